@@ -1,0 +1,20 @@
+"""Installs minidl; the top-level folder kernels/ becomes the subpackage minidl.kernels."""
+from setuptools import setup
+
+setup(
+    name="minidl",
+    version="0.1.0",
+    description="A small deep-learning framework written from scratch on NumPy and Numba.",
+    python_requires=">=3.10",
+    packages=["minidl", "minidl.functional", "minidl.datasets", "minidl.kernels"],
+    package_dir={"minidl.kernels": "kernels"},
+    package_data={"minidl.datasets": ["data/*.npz"]},
+    include_package_data=True,
+    install_requires=["numpy>=1.24", "numba>=0.59", "scipy>=1.10", "matplotlib>=3.6"],
+    extras_require={
+        # numba-cuda brings numba.cuda, whose simulator runs the CUDA tests on machines without a GPU.
+        "dev": ["pytest>=7", "hypothesis>=6.80", "numba-cuda>=0.20"],
+        "cuda": ["numba-cuda[cu12]>=0.20"],
+        "bench": ["torch", "keras>=3", "scikit-learn>=1.3"],
+    },
+)
