@@ -1,0 +1,757 @@
+"""CPU kernels: Numba ``@njit`` loops plus one BLAS GEMM per convolution / dense pass.
+
+Every function follows the contract in :mod:`minidl.kernels` (same names, argument order and math as
+:mod:`minidl.kernels.reference`, which is the oracle the tests compare against) and writes into
+caller-allocated, C-contiguous float32 or float64 arrays. The public functions are thin Python wrappers:
+they check contiguity, coerce scalars to Python ``int``/``float``/``bool`` (so Numba compiles one
+specialization per dtype, never one per call), call the compiled loops, and issue the matrix products
+through NumPy's BLAS **outside** any parallel region (BLAS inside a Numba ``prange`` fights the OpenMP /
+workqueue threads and can hang).
+
+The math, briefly (see :mod:`minidl.kernels.reference` for the longer story):
+
+Convolution as a matrix product ("im2col"). Copy every KHxKW window of the padded input into one row of
+``cols`` (N*OH*OW, KH*KW*C), in (kh, kw, c) order, which is exactly the row order of the kernel reshaped
+to ``W2 = w.reshape(KH*KW*C, F)``. Then::
+
+    forward:          y2 = cols @ W2 + b                 (N*OH*OW, F), i.e. y in NHWC
+    backward kernel:  dW2 = cols^T @ dy2                 the input correlated with dy
+    backward bias:    db = dy2.sum(axis=0)               the bias touched every output pixel
+    backward input:   dcols = dy2 @ W2^T; dx = col2im(dcols)
+
+``col2im`` adds every row of ``dcols`` back onto the window it was copied from (overlapping windows sum):
+this is the "full" correlation of dy with the spatially flipped kernel, which is the transpose of the
+forward correlation. It runs in parallel over the batch: image ``n`` owns ``dx[n]``, so no two threads
+write the same element.
+
+Shape-dependent choice for the forward pass: when ``KH*KW*C`` is small (the first layer of an image
+network, C = 1) a GEMM with a 9..25-long inner dimension and a few filters is memory-bound on the
+``cols`` buffer, so a direct loop (parallel over output rows, no ``cols``) is used instead; otherwise
+im2col + one GEMM. See ``_DIRECT_MAX_DEPTH``.
+
+Max-pooling routes each window's gradient to its argmax, the FIRST maximum in row-major window order
+(strict ``>`` while scanning); padded cells are never candidates. ``maxpool2d_backward`` is parallel over
+the batch so that overlapping windows (stride < window) accumulate without races.
+
+Softmax: ``p = exp(x - max) / sum``; VJP ``dx = p * (dy - sum(dy * p))``. Log-softmax VJP
+``dx = dy - p * sum(dy)``. Fused softmax + cross-entropy: the loss comes from log-softmax (finite even
+when a wrong class is predicted with certainty) and its gradient is ``p * sum(t) - t`` (= ``p - onehot``).
+Sigmoid uses the two-branch form ``1/(1+e)`` / ``e/(1+e)`` with ``e = exp(-|x|)``, which never overflows.
+Row reductions (sums, losses, bias gradients) accumulate in float64.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel", "conv2d_backward_bias",
+    "maxpool2d_forward", "maxpool2d_backward",
+    "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward",
+    "tanh_backward",
+    "softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward",
+    "softmax_xent_sparse_forward", "softmax_xent_sparse_backward",
+    "softmax_xent_dense_forward", "softmax_xent_dense_backward",
+    "bce_logits_forward", "bce_logits_backward",
+    "dense_forward", "dense_backward",
+    "dropout_forward", "dropout_backward",
+    "tied_ae_forward", "tied_ae_backward",
+    "sgd_update", "adam_update", "rmsprop_update",
+]
+
+_JIT = dict(cache=True, fastmath=False)
+# Forward convolutions whose window depth KH*KW*C is at most this use the direct loop (no im2col buffer,
+# no GEMM); deeper ones use im2col + one GEMM. Measured with bench/kernels.py on the LeNet-5 / Keras MNIST
+# layers: C = 1 first layers (depth 9 and 25) are faster direct; depth 150 and 288 are faster as a GEMM.
+_DIRECT_MAX_DEPTH = 32
+
+
+def _c(a: np.ndarray, name: str) -> np.ndarray:
+    """Returns ``a`` after checking it is a C-contiguous ndarray (outputs must be written in place)."""
+    if not isinstance(a, np.ndarray) or not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be a C-contiguous numpy array")
+    return a
+
+
+def _flat(a: np.ndarray, name: str) -> np.ndarray:
+    """A 1-D view of a C-contiguous array (a view, so writes reach the caller's array)."""
+    return _c(a, name).reshape(-1)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Convolution
+# ----------------------------------------------------------------------------------------------------
+@njit(parallel=True, **_JIT)
+def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
+    """cols[(n*OH + i)*OW + j, (p*KW + q)*C + c] = xpad[n, i*sh + p, j*sw + q, c]; parallel over (n, i)."""
+    n, h, w, c = x.shape
+    for r in prange(n * oh):
+        b = r // oh
+        i = r - b * oh
+        for j in range(ow):
+            row = r * ow + j
+            col = 0
+            for p in range(kh):
+                hi = i * sh - ph + p
+                for q in range(kw):
+                    wi = j * sw - pw + q
+                    if hi >= 0 and hi < h and wi >= 0 and wi < w:
+                        for ch in range(c):
+                            cols[row, col + ch] = x[b, hi, wi, ch]
+                    else:
+                        for ch in range(c):
+                            cols[row, col + ch] = 0
+                    col += c
+
+
+@njit(parallel=True, **_JIT)
+def _col2im(dcols, kh, kw, sh, sw, ph, pw, oh, ow, dx):
+    """dx[n] = sum of the rows of dcols put back on their windows; parallel over n (each owns dx[n])."""
+    n, h, w, c = dx.shape
+    for b in prange(n):
+        for hi in range(h):
+            for wi in range(w):
+                for ch in range(c):
+                    dx[b, hi, wi, ch] = 0
+        for i in range(oh):
+            for j in range(ow):
+                row = (b * oh + i) * ow + j
+                col = 0
+                for p in range(kh):
+                    hi = i * sh - ph + p
+                    for q in range(kw):
+                        wi = j * sw - pw + q
+                        if hi >= 0 and hi < h and wi >= 0 and wi < w:
+                            for ch in range(c):
+                                dx[b, hi, wi, ch] += dcols[row, col + ch]
+                        col += c
+
+
+@njit(parallel=True, **_JIT)
+def _conv_direct(x, w, bias, out, sh, sw, ph, pw):
+    """Direct forward convolution for shallow windows; parallel over (n, output row)."""
+    n, h, wd, c = x.shape
+    kh, kw, _, f = w.shape
+    oh, ow = out.shape[1], out.shape[2]
+    for r in prange(n * oh):
+        b = r // oh
+        i = r - b * oh
+        for j in range(ow):
+            for k in range(f):
+                out[b, i, j, k] = bias[k]
+            for p in range(kh):
+                hi = i * sh - ph + p
+                if hi < 0 or hi >= h:
+                    continue
+                for q in range(kw):
+                    wi = j * sw - pw + q
+                    if wi < 0 or wi >= wd:
+                        continue
+                    for ch in range(c):
+                        xv = x[b, hi, wi, ch]
+                        for k in range(f):
+                            out[b, i, j, k] += xv * w[p, q, ch, k]
+
+
+@njit(parallel=True, **_JIT)
+def _add_bias_rows(a2d, bias):
+    """a2d[r, :] += bias; parallel over rows."""
+    for r in prange(a2d.shape[0]):
+        for k in range(a2d.shape[1]):
+            a2d[r, k] += bias[k]
+
+
+@njit(parallel=True, **_JIT)
+def _col_sums(a2d, out):
+    """out[k] = sum_r a2d[r, k], accumulated in float64 in per-chunk partials (each chunk owns a row)."""
+    rows, cols = a2d.shape
+    nchunk = min(rows, 16)
+    if nchunk == 0:
+        for k in range(cols):
+            out[k] = 0
+        return
+    partial = np.zeros((nchunk, cols), dtype=np.float64)
+    for t in prange(nchunk):
+        lo = t * rows // nchunk
+        hi = (t + 1) * rows // nchunk
+        for r in range(lo, hi):
+            for k in range(cols):
+                partial[t, k] += a2d[r, k]
+    for k in range(cols):
+        s = 0.0
+        for t in range(nchunk):
+            s += partial[t, k]
+        out[k] = s
+
+
+def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
+                   sh: int, sw: int, ph: int, pw: int) -> None:
+    """2-D convolution (cross-correlation), NHWC.
+
+    Args:
+        x: input (N, H, W, C).
+        w: kernel (KH, KW, C, F).
+        b: bias (F,).
+        out: output (N, OH, OW, F), overwritten.
+        sh, sw: strides.
+        ph, pw: top/left zero padding (bottom/right implied by the output shape).
+    """
+    _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
+    n, oh, ow, f = out.shape
+    kh, kw, c, _ = w.shape
+    sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
+    depth = kh * kw * c
+    if depth <= _DIRECT_MAX_DEPTH:
+        _conv_direct(x, w, b, out, sh, sw, ph, pw)
+        return
+    cols = np.empty((n * oh * ow, depth), dtype=x.dtype)
+    _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols)
+    out2 = out.reshape(n * oh * ow, f)
+    np.matmul(cols, w.reshape(depth, f), out=out2)  # the one GEMM, outside any parallel region
+    _add_bias_rows(out2, b)
+
+
+def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,
+                          sh: int, sw: int, ph: int, pw: int) -> None:
+    """Gradient with respect to the input: ``dx = col2im(dy2 @ W2^T)``.
+
+    Args:
+        dy: upstream gradient (N, OH, OW, F).
+        w: kernel (KH, KW, C, F).
+        dx: input gradient (N, H, W, C), overwritten.
+        sh, sw, ph, pw: as in :func:`conv2d_forward`.
+    """
+    _c(dy, "dy"), _c(w, "w"), _c(dx, "dx")
+    n, oh, ow, f = dy.shape
+    kh, kw, c, _ = w.shape
+    depth = kh * kw * c
+    dcols = np.matmul(dy.reshape(n * oh * ow, f), w.reshape(depth, f).T)
+    _col2im(dcols, kh, kw, int(sh), int(sw), int(ph), int(pw), oh, ow, dx)
+
+
+def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
+                           sh: int, sw: int, ph: int, pw: int) -> None:
+    """Gradient with respect to the kernel: ``dW2 = cols^T @ dy2`` (one GEMM over the whole batch).
+
+    Args:
+        x: input (N, H, W, C).
+        dy: upstream gradient (N, OH, OW, F).
+        dw: kernel gradient (KH, KW, C, F), overwritten.
+        sh, sw, ph, pw: as in :func:`conv2d_forward`.
+    """
+    _c(x, "x"), _c(dy, "dy"), _c(dw, "dw")
+    n, oh, ow, f = dy.shape
+    kh, kw, c, _ = dw.shape
+    depth = kh * kw * c
+    cols = np.empty((n * oh * ow, depth), dtype=x.dtype)
+    _im2col(x, kh, kw, int(sh), int(sw), int(ph), int(pw), oh, ow, cols)
+    np.matmul(cols.T, dy.reshape(n * oh * ow, f), out=dw.reshape(depth, f))
+
+
+def conv2d_backward_bias(dy: np.ndarray, db: np.ndarray) -> None:
+    """Bias gradient: ``db[f] = sum of dy[..., f]`` over N, OH, OW (float64 accumulation).
+
+    Args:
+        dy: upstream gradient (N, OH, OW, F).
+        db: (F,), overwritten.
+    """
+    _c(dy, "dy"), _c(db, "db")
+    _col_sums(dy.reshape(-1, db.shape[0]), db)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Max-pooling
+# ----------------------------------------------------------------------------------------------------
+@njit(parallel=True, **_JIT)
+def _maxpool_fwd(x, out, argmax, kh, kw, sh, sw, ph, pw):
+    n, h, w, c = x.shape
+    oh, ow = out.shape[1], out.shape[2]
+    for r in prange(n * oh):
+        b = r // oh
+        i = r - b * oh
+        h0 = max(i * sh - ph, 0)
+        h1 = min(i * sh - ph + kh, h)
+        for j in range(ow):
+            w0 = max(j * sw - pw, 0)
+            w1 = min(j * sw - pw + kw, w)
+            for ch in range(c):
+                # The first valid cell seeds the max; later cells replace it only if strictly greater,
+                # so ties keep the first maximum in row-major order. Padded cells are outside [h0, h1).
+                best = x[b, h0, w0, ch]
+                best_idx = h0 * w + w0
+                for hi in range(h0, h1):
+                    for wi in range(w0, w1):
+                        v = x[b, hi, wi, ch]
+                        if v > best:
+                            best = v
+                            best_idx = hi * w + wi
+                out[b, i, j, ch] = best
+                argmax[b, i, j, ch] = best_idx
+
+
+@njit(parallel=True, **_JIT)
+def _maxpool_bwd(dy, argmax, dx):
+    n, h, w, c = dx.shape
+    oh, ow = dy.shape[1], dy.shape[2]
+    for b in prange(n):  # image b owns dx[b]: overlapping windows accumulate without races
+        for hi in range(h):
+            for wi in range(w):
+                for ch in range(c):
+                    dx[b, hi, wi, ch] = 0
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    idx = argmax[b, i, j, ch]
+                    hi = idx // w
+                    dx[b, hi, idx - hi * w, ch] += dy[b, i, j, ch]
+
+
+def maxpool2d_forward(x: np.ndarray, out: np.ndarray, argmax: np.ndarray,
+                      kh: int, kw: int, sh: int, sw: int, ph: int, pw: int) -> None:
+    """Max-pooling, NHWC.
+
+    Args:
+        x: input (N, H, W, C).
+        out: output (N, OH, OW, C), overwritten.
+        argmax: int64 (N, OH, OW, C), overwritten with the flat index ``h * W + w`` of the first maximum
+            of each window in row-major order (padding never chosen).
+        kh, kw, sh, sw, ph, pw: window, strides, top/left padding.
+    """
+    _c(x, "x"), _c(out, "out"), _c(argmax, "argmax")
+    _maxpool_fwd(x, out, argmax, int(kh), int(kw), int(sh), int(sw), int(ph), int(pw))
+
+
+def maxpool2d_backward(dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray) -> None:
+    """Routes each window's gradient to its recorded argmax; dx (N, H, W, C) is overwritten."""
+    _c(dy, "dy"), _c(argmax, "argmax"), _c(dx, "dx")
+    _maxpool_bwd(dy, argmax, dx)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Element-wise activations (flat views)
+# ----------------------------------------------------------------------------------------------------
+@njit(**_JIT)
+def _sigmoid1(v):
+    if v >= 0:
+        return 1.0 / (1.0 + math.exp(-v))
+    e = math.exp(v)
+    return e / (1.0 + e)
+
+
+@njit(parallel=True, **_JIT)
+def _relu_fwd(x, out):
+    for k in prange(x.size):
+        out[k] = x[k] if x[k] > 0 else 0
+
+
+@njit(parallel=True, **_JIT)
+def _relu_bwd(x, dy, dx):
+    for k in prange(x.size):
+        dx[k] = dy[k] if x[k] > 0 else 0
+
+
+@njit(parallel=True, **_JIT)
+def _sigmoid_fwd(x, out):
+    for k in prange(x.size):
+        out[k] = _sigmoid1(x[k])
+
+
+@njit(parallel=True, **_JIT)
+def _sigmoid_bwd(y, dy, dx):
+    for k in prange(y.size):
+        dx[k] = dy[k] * y[k] * (1 - y[k])
+
+
+@njit(parallel=True, **_JIT)
+def _tanh_fwd(x, out):
+    for k in prange(x.size):
+        out[k] = math.tanh(x[k])
+
+
+@njit(parallel=True, **_JIT)
+def _tanh_bwd(y, dy, dx):
+    for k in prange(y.size):
+        dx[k] = dy[k] * (1 - y[k] * y[k])
+
+
+def relu_forward(x: np.ndarray, out: np.ndarray) -> None:
+    """``out = max(x, 0)``, any shape."""
+    _relu_fwd(_flat(x, "x"), _flat(out, "out"))
+
+
+def relu_backward(x: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
+    """``dx = dy * (x > 0)``, any shape."""
+    _relu_bwd(_flat(x, "x"), _flat(dy, "dy"), _flat(dx, "dx"))
+
+
+def sigmoid_forward(x: np.ndarray, out: np.ndarray) -> None:
+    """``out = sigmoid(x)`` (two-branch, no overflow at +-1000), any shape."""
+    _sigmoid_fwd(_flat(x, "x"), _flat(out, "out"))
+
+
+def sigmoid_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
+    """``dx = dy * y * (1 - y)``, any shape."""
+    _sigmoid_bwd(_flat(y, "y"), _flat(dy, "dy"), _flat(dx, "dx"))
+
+
+def tanh_forward(x: np.ndarray, out: np.ndarray) -> None:
+    """``out = tanh(x)``, any shape."""
+    _tanh_fwd(_flat(x, "x"), _flat(out, "out"))
+
+
+def tanh_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
+    """``dx = dy * (1 - y**2)``, any shape."""
+    _tanh_bwd(_flat(y, "y"), _flat(dy, "dy"), _flat(dx, "dx"))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Row-wise softmax family, (M, K): rows are short, so these are serial loops (no thread start-up cost)
+# ----------------------------------------------------------------------------------------------------
+@njit(**_JIT)
+def _row_logsumexp(x, r):
+    k = x.shape[1]
+    mx = x[r, 0]
+    for j in range(1, k):
+        if x[r, j] > mx:
+            mx = x[r, j]
+    s = 0.0
+    for j in range(k):
+        s += math.exp(x[r, j] - mx)
+    return mx + math.log(s)
+
+
+@njit(**_JIT)
+def _softmax_fwd(x, out):
+    for r in range(x.shape[0]):
+        lse = _row_logsumexp(x, r)
+        for j in range(x.shape[1]):
+            out[r, j] = math.exp(x[r, j] - lse)
+
+
+@njit(**_JIT)
+def _softmax_bwd(y, dy, dx):
+    for r in range(y.shape[0]):
+        s = 0.0
+        for j in range(y.shape[1]):
+            s += dy[r, j] * y[r, j]
+        for j in range(y.shape[1]):
+            dx[r, j] = y[r, j] * (dy[r, j] - s)
+
+
+@njit(**_JIT)
+def _log_softmax_fwd(x, out):
+    for r in range(x.shape[0]):
+        lse = _row_logsumexp(x, r)
+        for j in range(x.shape[1]):
+            out[r, j] = x[r, j] - lse
+
+
+@njit(**_JIT)
+def _log_softmax_bwd(y, dy, dx):
+    for r in range(y.shape[0]):
+        s = 0.0
+        for j in range(y.shape[1]):
+            s += dy[r, j]
+        for j in range(y.shape[1]):
+            dx[r, j] = dy[r, j] - math.exp(y[r, j]) * s
+
+
+@njit(**_JIT)
+def _xent_sparse_fwd(logits, labels, probs):
+    total = 0.0
+    m, k = logits.shape
+    for r in range(m):
+        lse = _row_logsumexp(logits, r)
+        for j in range(k):
+            probs[r, j] = math.exp(logits[r, j] - lse)
+        total += lse - logits[r, labels[r]]   # -log_softmax at the label: finite even if p underflows
+    return total / m
+
+
+@njit(**_JIT)
+def _xent_sparse_bwd(probs, labels, dlogits, scale):
+    m, k = probs.shape
+    for r in range(m):
+        for j in range(k):
+            dlogits[r, j] = probs[r, j] * scale
+        dlogits[r, labels[r]] = (probs[r, labels[r]] - 1) * scale
+
+
+@njit(**_JIT)
+def _xent_dense_fwd(logits, target, probs):
+    total = 0.0
+    m, k = logits.shape
+    for r in range(m):
+        lse = _row_logsumexp(logits, r)
+        for j in range(k):
+            probs[r, j] = math.exp(logits[r, j] - lse)
+            total -= target[r, j] * (logits[r, j] - lse)
+    return total / m
+
+
+@njit(**_JIT)
+def _xent_dense_bwd(probs, target, dlogits, scale):
+    m, k = probs.shape
+    for r in range(m):
+        st = 0.0
+        for j in range(k):
+            st += target[r, j]
+        for j in range(k):
+            dlogits[r, j] = (probs[r, j] * st - target[r, j]) * scale
+
+
+@njit(**_JIT)
+def _bce_fwd(z, t):
+    total = 0.0
+    for k in range(z.size):
+        v = z[k]
+        total += max(v, 0.0) - v * t[k] + math.log1p(math.exp(-abs(v)))
+    return total / z.size
+
+
+@njit(**_JIT)
+def _bce_bwd(z, t, dz, scale):
+    for k in range(z.size):
+        dz[k] = (_sigmoid1(z[k]) - t[k]) * scale
+
+
+def softmax_forward(x: np.ndarray, out: np.ndarray) -> None:
+    """Row-wise softmax of (M, K), stable (row max subtracted)."""
+    _softmax_fwd(_c(x, "x"), _c(out, "out"))
+
+
+def softmax_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
+    """``dx = y * (dy - sum(dy * y))`` row-wise."""
+    _softmax_bwd(_c(y, "y"), _c(dy, "dy"), _c(dx, "dx"))
+
+
+def log_softmax_forward(x: np.ndarray, out: np.ndarray) -> None:
+    """Row-wise ``x - logsumexp(x)`` of (M, K)."""
+    _log_softmax_fwd(_c(x, "x"), _c(out, "out"))
+
+
+def log_softmax_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
+    """``dx = dy - exp(y) * sum(dy)`` row-wise (``y`` the log-softmax output)."""
+    _log_softmax_bwd(_c(y, "y"), _c(dy, "dy"), _c(dx, "dx"))
+
+
+def softmax_xent_sparse_forward(logits: np.ndarray, labels: np.ndarray, probs: np.ndarray) -> float:
+    """Mean cross-entropy of softmax(logits) (M, K) against int64 labels (M,); probs overwritten."""
+    return float(_xent_sparse_fwd(_c(logits, "logits"), _c(labels, "labels"), _c(probs, "probs")))
+
+
+def softmax_xent_sparse_backward(probs: np.ndarray, labels: np.ndarray, dlogits: np.ndarray,
+                                 scale: float) -> None:
+    """``dlogits = (probs - onehot(labels)) * scale``."""
+    _xent_sparse_bwd(_c(probs, "probs"), _c(labels, "labels"), _c(dlogits, "dlogits"), float(scale))
+
+
+def softmax_xent_dense_forward(logits: np.ndarray, target: np.ndarray, probs: np.ndarray) -> float:
+    """Mean over rows of ``-sum(target * log_softmax(logits))``; probs overwritten."""
+    return float(_xent_dense_fwd(_c(logits, "logits"), _c(target, "target"), _c(probs, "probs")))
+
+
+def softmax_xent_dense_backward(probs: np.ndarray, target: np.ndarray, dlogits: np.ndarray,
+                                scale: float) -> None:
+    """``dlogits = (probs * sum(target, row) - target) * scale``."""
+    _xent_dense_bwd(_c(probs, "probs"), _c(target, "target"), _c(dlogits, "dlogits"), float(scale))
+
+
+def bce_logits_forward(z: np.ndarray, t: np.ndarray) -> float:
+    """Mean of the stable BCE with logits, ``max(z,0) - z t + log1p(exp(-|z|))``, any shape."""
+    return float(_bce_fwd(_flat(z, "z"), _flat(t, "t")))
+
+
+def bce_logits_backward(z: np.ndarray, t: np.ndarray, dz: np.ndarray, scale: float) -> None:
+    """``dz = (sigmoid(z) - t) * scale``, any shape."""
+    _bce_bwd(_flat(z, "z"), _flat(t, "t"), _flat(dz, "dz"), float(scale))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Dense: BLAS GEMMs plus compiled bias loops
+# ----------------------------------------------------------------------------------------------------
+def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``out = x @ w + b``; x (N, I), w (I, O), b (O,), out (N, O)."""
+    _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
+    np.matmul(x, w, out=out)
+    _add_bias_rows(out, b)
+
+
+def dense_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray,
+                   dx: np.ndarray, dw: np.ndarray, db: np.ndarray) -> None:
+    """``dx = dy @ w.T``, ``dw = x.T @ dy``, ``db = sum(dy, 0)``; all overwritten."""
+    _c(x, "x"), _c(w, "w"), _c(dy, "dy"), _c(dx, "dx"), _c(dw, "dw"), _c(db, "db")
+    np.matmul(dy, w.T, out=dx)
+    np.matmul(x.T, dy, out=dw)
+    _col_sums(dy, db)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Dropout
+# ----------------------------------------------------------------------------------------------------
+@njit(parallel=True, **_JIT)
+def _dropout_fwd(x, u, rate, out, mask):
+    keep = 1.0 / (1.0 - rate) if rate < 1.0 else 0.0
+    for k in prange(x.size):
+        mk = keep if u[k] >= rate else 0.0
+        mask[k] = mk
+        out[k] = x[k] * mask[k]
+
+
+@njit(parallel=True, **_JIT)
+def _mul(a, b, out):
+    for k in prange(a.size):
+        out[k] = a[k] * b[k]
+
+
+def dropout_forward(x: np.ndarray, u: np.ndarray, rate: float, out: np.ndarray, mask: np.ndarray) -> None:
+    """``mask = (u >= rate) / (1 - rate)`` (zeros if rate >= 1); ``out = x * mask``. ``u`` from the caller."""
+    _dropout_fwd(_flat(x, "x"), _flat(u, "u"), float(rate), _flat(out, "out"), _flat(mask, "mask"))
+
+
+def dropout_backward(dy: np.ndarray, mask: np.ndarray, dx: np.ndarray) -> None:
+    """``dx = dy * mask``."""
+    _mul(_flat(dy, "dy"), _flat(mask, "mask"), _flat(dx, "dx"))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tied-weight autoencoder
+# ----------------------------------------------------------------------------------------------------
+@njit(**_JIT)
+def _act1(z, code):
+    if code == 1:
+        return z if z > 0 else 0.0 * z
+    if code == 2:
+        return _sigmoid1(z)
+    if code == 3:
+        return math.tanh(z)
+    return z
+
+
+@njit(**_JIT)
+def _act_grad1(a, code):
+    """Derivative of the activation in terms of its output ``a``."""
+    if code == 1:
+        return 1.0 if a > 0 else 0.0
+    if code == 2:
+        return a * (1 - a)
+    if code == 3:
+        return 1 - a * a
+    return 1.0
+
+
+@njit(parallel=True, **_JIT)
+def _bias_act_rows(z, bias, code):
+    """z[r, :] = act(z[r, :] + bias) in place; parallel over rows."""
+    for r in prange(z.shape[0]):
+        for k in range(z.shape[1]):
+            z[r, k] = _act1(z[r, k] + bias[k], code)
+
+
+@njit(parallel=True, **_JIT)
+def _mul_act_grad(g, upstream, a, code):
+    """g = upstream * act'(a) (act' from the activation's output); parallel over rows."""
+    for r in prange(g.shape[0]):
+        for k in range(g.shape[1]):
+            g[r, k] = upstream[r, k] * _act_grad1(a[r, k], code)
+
+
+def tied_ae_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
+                    y: np.ndarray, xhat: np.ndarray, enc: int, dec: int) -> None:
+    """``y = h(x W + b)``; ``xhat = g(y W^T + c)``.
+
+    Args:
+        x: (N, D). W: (D, Hd). b: (Hd,). c: (D,).
+        y: (N, Hd), overwritten. xhat: (N, D), overwritten.
+        enc, dec: activation codes (``shapes.ACT_CODES``) of ``h`` and ``g``.
+    """
+    _c(x, "x"), _c(W, "W"), _c(b, "b"), _c(c, "c"), _c(y, "y"), _c(xhat, "xhat")
+    np.matmul(x, W, out=y)
+    _bias_act_rows(y, b, int(enc))
+    np.matmul(y, W.T, out=xhat)
+    _bias_act_rows(xhat, c, int(dec))
+
+
+def tied_ae_backward(x: np.ndarray, W: np.ndarray, y: np.ndarray, xhat: np.ndarray,
+                     dy: np.ndarray, dxhat: np.ndarray, dx: np.ndarray, dW: np.ndarray,
+                     db: np.ndarray, dc: np.ndarray, enc: int, dec: int) -> None:
+    """Gradients of the tied autoencoder (see :func:`minidl.kernels.reference.tied_ae_backward`)::
+
+        dr = dxhat * g'   dc = sum dr   da = (dy + dr W) * h'   db = sum da
+        dx = da W^T       dW = x^T da + dr^T y
+
+    Args:
+        x, W, y, xhat: as in :func:`tied_ae_forward`; dy (N, Hd) upstream grad of y; dxhat (N, D).
+        dx (N, D), dW (D, Hd), db (Hd,), dc (D,): overwritten.
+        enc, dec: activation codes.
+    """
+    for a, nm in ((x, "x"), (W, "W"), (y, "y"), (xhat, "xhat"), (dy, "dy"), (dxhat, "dxhat"),
+                  (dx, "dx"), (dW, "dW"), (db, "db"), (dc, "dc")):
+        _c(a, nm)
+    enc, dec = int(enc), int(dec)
+    dr = np.empty_like(xhat)
+    _mul_act_grad(dr, dxhat, xhat, dec)
+    _col_sums(dr, dc)
+    dyt = np.matmul(dr, W)             # gradient reaching y through the decoder
+    dyt += dy                          # ... plus the upstream gradient of y itself
+    _mul_act_grad(dyt, dyt, y, enc)    # da
+    _col_sums(dyt, db)
+    np.matmul(dyt, W.T, out=dx)
+    np.matmul(x.T, dyt, out=dW)        # encoder path
+    dW += np.matmul(dr.T, y)           # decoder path (W used transposed there)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Optimizer updates (Keras formulas), in place on flat arrays, parallel loops
+# ----------------------------------------------------------------------------------------------------
+@njit(parallel=True, **_JIT)
+def _sgd(param, grad, velocity, lr, momentum, nesterov):
+    for k in prange(param.size):
+        v = momentum * velocity[k] - lr * grad[k]
+        velocity[k] = v
+        if nesterov:
+            param[k] += momentum * v - lr * grad[k]
+        else:
+            param[k] += v
+
+
+@njit(parallel=True, **_JIT)
+def _adam(param, grad, m, v, lr, beta1, beta2, eps, t):
+    alpha = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    for k in prange(param.size):
+        g = grad[k]
+        m[k] += (g - m[k]) * (1 - beta1)
+        v[k] += (g * g - v[k]) * (1 - beta2)
+        param[k] -= alpha * m[k] / (math.sqrt(v[k]) + eps)
+
+
+@njit(parallel=True, **_JIT)
+def _rmsprop(param, grad, ms, lr, rho, eps):
+    for k in prange(param.size):
+        g = grad[k]
+        ms[k] = rho * ms[k] + (1 - rho) * g * g
+        param[k] -= lr * g / (math.sqrt(ms[k]) + eps)
+
+
+def sgd_update(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: float, momentum: float,
+               nesterov: bool) -> None:
+    """Keras SGD in place: ``v = m v - lr g``; ``p += v`` (nesterov: ``p += m v - lr g``)."""
+    _sgd(_flat(param, "param"), _flat(grad, "grad"), _flat(velocity, "velocity"), float(lr),
+         float(momentum), bool(nesterov))
+
+
+def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, lr: float,
+                beta1: float, beta2: float, eps: float, t: int) -> None:
+    """Keras Adam in place, ``t >= 1``: ``m += (g-m)(1-b1)``; ``v += (g^2-v)(1-b2)``;
+    ``p -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps)``."""
+    _adam(_flat(param, "param"), _flat(grad, "grad"), _flat(m, "m"), _flat(v, "v"), float(lr),
+          float(beta1), float(beta2), float(eps), int(t))
+
+
+def rmsprop_update(param: np.ndarray, grad: np.ndarray, ms: np.ndarray, lr: float, rho: float,
+                   eps: float) -> None:
+    """Keras RMSprop in place: ``ms = rho ms + (1-rho) g^2``; ``p -= lr g / (sqrt(ms) + eps)``."""
+    _rmsprop(_flat(param, "param"), _flat(grad, "grad"), _flat(ms, "ms"), float(lr), float(rho),
+             float(eps))
