@@ -6,7 +6,7 @@ setup(
     version="0.1.0",
     description="A small deep-learning framework written from scratch on NumPy and Numba.",
     python_requires=">=3.10",
-    packages=["minidl", "minidl.functional", "minidl.datasets", "minidl.kernels"],
+    packages=["minidl", "minidl.functional", "minidl.datasets", "minidl.testing", "minidl.kernels"],
     package_dir={"minidl.kernels": "kernels"},
     package_data={"minidl.datasets": ["data/*.npz"]},
     include_package_data=True,

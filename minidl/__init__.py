@@ -1,0 +1,40 @@
+"""minidl: a small deep-learning framework written from scratch on NumPy and Numba.
+
+Start with :class:`minidl.Tensor` (autograd), :mod:`minidl.functional` (differentiable ops backed by
+hand-written kernels) and :class:`minidl.Sequential` (the Keras-like API). Submodules are imported on
+first use, so ``import minidl`` stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+
+from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .ops import (
+    abs, clip, concatenate, exp, log, matmul, maximum, mean, minimum, reshape, sqrt, stack, sum,
+    transpose, where,
+)
+
+__version__ = "0.1.0"
+
+_SUBMODULES = {
+    "ops", "functional", "testing", "layers", "models", "losses", "optimizers", "metrics", "callbacks",
+    "utils", "cluster", "decomposition", "cluster_metrics", "datasets", "viz", "backend", "initializers",
+    "activations", "regularizers",
+}
+_LAZY = {"Sequential": ("models", "Sequential"), "load_model": ("models", "load_model")}
+
+__all__ = [
+    "Tensor", "Function", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "Sequential", "load_model",
+    "abs", "clip", "concatenate", "exp", "log", "matmul", "maximum", "mean", "minimum", "reshape", "sqrt",
+    "stack", "sum", "transpose", "where",
+]
+
+
+def __getattr__(name: str):
+    # PEP 562: heavy submodules (Numba kernels, matplotlib) load only when first used.
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        mod, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{mod}", __name__), attr)
+    raise AttributeError(f"module 'minidl' has no attribute {name!r}")
