@@ -1,0 +1,171 @@
+"""Convolution and max-pooling as differentiable Functions (NHWC images, Keras padding).
+
+Forward and backward of each op sit side by side; the arithmetic lives in the kernels
+(:mod:`minidl.kernels.cpu`, :mod:`minidl.kernels.cuda`, oracle :mod:`minidl.kernels.reference`), called
+through the backend table, so the same class serves every device.
+
+Convolution (a cross-correlation, as in every framework)::
+
+    y[n, i, j, f] = b[f] + sum_{p, q, c} x_pad[n, i*sh + p, j*sw + q, c] * w[p, q, c, f]
+
+Backward, for an upstream gradient dy = dL/dy:
+
+- ``db[f] = sum_{n,i,j} dy[n, i, j, f]``: the bias touched every output pixel once.
+- ``dw[p, q, c, f] = sum_{n,i,j} x_pad[n, i*sh + p, j*sw + q, c] * dy[n, i, j, f]``: each weight met
+  every input pixel its window slid over, weighted by that window's gradient (correlate x with dy).
+- ``dx``: every input pixel sent its value into each window that covered it, so it collects those
+  windows' gradients through the same weight: a "full" convolution of dy with the flipped kernel, which
+  the kernels compute as ``col2im(dy @ W^T)``.
+
+Max-pooling passes each window's gradient to the one element that was the maximum (the first in row-major
+order on ties), since a small change of any other element does not change the output.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, Tensor
+from ..kernels.shapes import as_pair, conv_output_size
+from ._boundary import as_tensor, contiguous
+
+__all__ = ["Conv2D", "MaxPool2D", "conv2d", "max_pool2d", "conv2d_output_shape", "pool2d_output_shape"]
+
+
+def _spatial(h: int, w: int, k: tuple[int, int], s: tuple[int, int], padding: str) -> tuple[int, int, int, int]:
+    oh, ph, _ = conv_output_size(h, k[0], s[0], padding)
+    ow, pw, _ = conv_output_size(w, k[1], s[1], padding)
+    return oh, ow, ph, pw
+
+
+def conv2d_output_shape(input_shape: tuple, kernel_shape: tuple, strides: Any = 1, padding: str = "valid") -> tuple:
+    """Output shape (N, OH, OW, F) of :func:`conv2d`; N may be None (as in Keras summaries)."""
+    n, h, w, _ = input_shape
+    oh, ow, _, _ = _spatial(h, w, kernel_shape[:2], as_pair(strides, "strides"), padding)
+    return (n, oh, ow, kernel_shape[3])
+
+
+def pool2d_output_shape(input_shape: tuple, pool_size: Any = 2, strides: Any = None, padding: str = "valid") -> tuple:
+    """Output shape (N, OH, OW, C) of :func:`max_pool2d`."""
+    n, h, w, c = input_shape
+    k = as_pair(pool_size, "pool_size")
+    s = k if strides is None else as_pair(strides, "strides")
+    oh, ow, _, _ = _spatial(h, w, k, s, padding)
+    return (n, oh, ow, c)
+
+
+class Conv2D(Function):
+    """y = conv2d(x, w) + b. Inputs x (N,H,W,C), w (KH,KW,C,F), optional b (F,)."""
+
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid"):
+        B = backend.of(x)
+        n, h, wd, _ = x.shape
+        kh, kw, _, f = w.shape
+        oh, ow, ph, pw = _spatial(h, wd, (kh, kw), strides, padding)
+        self.B, self.x, self.w, self.has_bias = B, x, w, b is not None
+        self.geom = (strides[0], strides[1], ph, pw)
+        out = B.empty((n, oh, ow, f), dtype=x.dtype)
+        B.conv2d_forward(x, w, b if b is not None else B.zeros(f, dtype=x.dtype), out, *self.geom)
+        return out
+
+    def backward(self, dy):
+        B, x, w = self.B, self.x, self.w
+        dy = np.ascontiguousarray(dy) if isinstance(dy, np.ndarray) else dy
+        dx = dw = db = None
+        if self.needs_input_grad[0]:
+            dx = B.empty(x.shape, dtype=x.dtype)
+            B.conv2d_backward_input(dy, w, dx, *self.geom)
+        if self.needs_input_grad[1]:
+            dw = B.empty(w.shape, dtype=w.dtype)
+            B.conv2d_backward_kernel(x, dy, dw, *self.geom)
+        if self.has_bias:
+            if self.needs_input_grad[2]:
+                db = B.empty((w.shape[3],), dtype=w.dtype)
+                B.conv2d_backward_bias(dy, db)
+            return dx, dw, db
+        return dx, dw
+
+
+def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1, padding: str = "valid") -> Tensor:
+    """2-D convolution of NHWC images.
+
+    Args:
+        x: (N, H, W, C_in).
+        kernel: (KH, KW, C_in, C_out).
+        bias: optional (C_out,).
+        strides: int or pair (sh, sw), > 0.
+        padding: 'valid' (no padding) or 'same' (output size ceil(H / s); extra padding bottom/right).
+
+    Returns:
+        (N, OH, OW, C_out).
+
+    Raises:
+        ValueError: naming the argument for a wrong rank, a channel mismatch, a bias of the wrong shape,
+            strides <= 0, an unknown padding, or a kernel larger than the input under 'valid'.
+    """
+    x, kernel = as_tensor(x), as_tensor(kernel)
+    if x.ndim != 4:
+        raise ValueError(f"conv2d: x must be 4-D (N, H, W, C), got shape {x.shape}")
+    if kernel.ndim != 4:
+        raise ValueError(f"conv2d: kernel must be 4-D (KH, KW, C_in, C_out), got shape {kernel.shape}")
+    if x.shape[3] != kernel.shape[2]:
+        raise ValueError(
+            f"conv2d: channel mismatch: x has {x.shape[3]} channels (shape {x.shape}) but the kernel "
+            f"expects {kernel.shape[2]} (shape {kernel.shape})"
+        )
+    s = as_pair(strides, "strides")
+    _spatial(x.shape[1], x.shape[2], kernel.shape[:2], s, padding)  # validates padding and window size
+    dt = np.result_type(x.dtype, kernel.dtype)
+    args = [contiguous(x, dt), contiguous(kernel, dt)]
+    if bias is not None:
+        bias = as_tensor(bias)
+        if bias.shape != (kernel.shape[3],):
+            raise ValueError(f"conv2d: bias must have shape ({kernel.shape[3]},), got {bias.shape}")
+        args.append(contiguous(bias, dt))
+    return Conv2D.apply(*args, strides=s, padding=padding)
+
+
+class MaxPool2D(Function):
+    """Max over KHxKW windows of NHWC images; the gradient goes to each window's argmax."""
+
+    def forward(self, x, pool=(2, 2), strides=(2, 2), padding="valid"):
+        B = backend.of(x)
+        n, h, w, c = x.shape
+        oh, ow, ph, pw = _spatial(h, w, pool, strides, padding)
+        out = B.empty((n, oh, ow, c), dtype=x.dtype)
+        self.argmax = B.empty((n, oh, ow, c), dtype=np.int64)
+        B.maxpool2d_forward(x, out, self.argmax, pool[0], pool[1], strides[0], strides[1], ph, pw)
+        self.B, self.x_shape, self.dtype = B, x.shape, x.dtype
+        return out
+
+    def backward(self, dy):
+        dy = np.ascontiguousarray(dy) if isinstance(dy, np.ndarray) else dy
+        dx = self.B.empty(self.x_shape, dtype=self.dtype)
+        self.B.maxpool2d_backward(dy, self.argmax, dx)
+        return dx
+
+
+def max_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: str = "valid") -> Tensor:
+    """Max-pooling of NHWC images.
+
+    Args:
+        x: (N, H, W, C).
+        pool_size: int or pair; strides default to pool_size.
+        padding: 'valid' or 'same' (padded cells never win).
+
+    Returns:
+        (N, OH, OW, C).
+
+    Raises:
+        ValueError: for a wrong rank, sizes/strides <= 0, an unknown padding, or a window larger than the
+            input under 'valid'.
+    """
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"max_pool2d: x must be 4-D (N, H, W, C), got shape {x.shape}")
+    k = as_pair(pool_size, "pool_size")
+    s = k if strides is None else as_pair(strides, "strides")
+    _spatial(x.shape[1], x.shape[2], k, s, padding)
+    return MaxPool2D.apply(contiguous(x), pool=k, strides=s, padding=padding)
