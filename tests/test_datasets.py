@@ -34,6 +34,7 @@ class FileServer:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.hits: collections.Counter[str] = collections.Counter()
+        self.truncated: set[str] = set()  # paths whose Content-Length promises more than is sent
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -44,7 +45,8 @@ class FileServer:
                     self.send_error(404)
                     return
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
+                extra = 1000 if self.path in server.truncated else 0
+                self.send_header("Content-Length", str(len(body) + extra))
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -204,6 +206,14 @@ def test_get_file_checksum_mismatch_leaves_nothing(server, tmp_path):
     assert cache_files(cache) == []
 
 
+def test_get_file_truncated_transfer_leaves_nothing(server, tmp_path):
+    url = server.add("/blob.bin", b"only part of it")
+    server.truncated.add("/blob.bin")
+    with pytest.raises(DownloadError, match="connection closed after 15 of 1015 bytes"):
+        get_file("blob.bin", url, sha256(b"only part of it"), cache_dir=tmp_path)
+    assert cache_files(tmp_path) == []
+
+
 def test_get_file_falls_back_to_next_mirror(server, tmp_path):
     good = server.add("/good/blob.bin", b"payload")
     bad = server.add("/bad/blob.bin", b"corrupt")
@@ -225,7 +235,8 @@ def test_get_file_network_failure_says_where_to_put_the_file(tmp_path):
 def test_get_file_uses_manually_placed_file_and_replaces_a_corrupt_one(server, tmp_path):
     (tmp_path / "blob.bin").write_bytes(b"payload")
     # A valid file placed by hand is used without any network access.
-    assert get_file("blob.bin", closed_port_url(), sha256(b"payload"), cache_dir=tmp_path).read_bytes() == b"payload"
+    placed = get_file("blob.bin", closed_port_url(), sha256(b"payload"), cache_dir=tmp_path)
+    assert placed.read_bytes() == b"payload"
     # A corrupt cached file is re-downloaded (with a warning) and replaced.
     (tmp_path / "blob.bin").write_bytes(b"truncated")
     url = server.add("/blob.bin", b"payload")

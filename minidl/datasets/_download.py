@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import pickle
 import tempfile
@@ -65,7 +66,9 @@ def _resolve_algorithm(expected_hash: str, hash_algorithm: str) -> str:
             return "sha256"
         if len(expected_hash) == 32:
             return "md5"
-        raise ValueError(f"cannot infer the hash algorithm of {expected_hash!r}; pass hash_algorithm='sha256'/'md5'")
+        raise ValueError(
+            f"cannot infer the hash algorithm of {expected_hash!r}; pass hash_algorithm='sha256' or 'md5'"
+        )
     if algorithm not in ("sha256", "md5"):
         raise ValueError(f"hash_algorithm must be 'auto', 'sha256' or 'md5', got {hash_algorithm!r}")
     return algorithm
@@ -96,10 +99,17 @@ def file_hash(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
 def _fetch_to(url: str, out: BinaryIO, hasher: "hashlib._Hash") -> None:
     """Streams ``url`` into the open file ``out`` while hashing it."""
     request = urllib.request.Request(url, headers={"User-Agent": "minidl-datasets/0.1 (python urllib)"})
+    received = 0
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+        announced = response.headers.get("Content-Length")
         for chunk in iter(lambda: response.read(_CHUNK), b""):
             out.write(chunk)
             hasher.update(chunk)
+            received += len(chunk)
+    # http.client ends a body cut short by the server without an error; report it as the network failure it
+    # is rather than as a checksum mismatch.
+    if announced is not None and announced.isdigit() and received != int(announced):
+        raise DownloadError(f"connection closed after {received} of {announced} bytes")
 
 
 def get_file(
@@ -164,9 +174,10 @@ def get_file(
                 continue
             os.replace(tmp, target)
             return target
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            # URLError covers HTTP errors and DNS failures; OSError covers timeouts and resets; ValueError
-            # covers malformed URLs. Every one of them means "try the next mirror".
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            # URLError covers HTTP errors and DNS failures, HTTPException protocol errors, OSError timeouts and
+            # resets, ValueError malformed URLs. Every one of them means "try the next mirror". A connection
+            # cut short is not always an exception in http.client; the checksum catches that case.
             errors.append(f"{url}: {exc}")
         finally:
             tmp.unlink(missing_ok=True)
@@ -232,7 +243,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ValueError(f"{path}: header announces shape {shape} ({expected} bytes), file holds {len(raw) - header}")
+        raise ValueError(
+            f"{path}: header announces shape {shape} ({expected} bytes), file holds {len(raw) - header}"
+        )
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="), copy=True)  # native order, writable
 

@@ -52,7 +52,9 @@ def _embedded_split() -> Split:
     raw = _EMBEDDED.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != EMBEDDED_SHA256:
-        raise RuntimeError(f"{_EMBEDDED} is corrupted: sha256 {digest}, expected {EMBEDDED_SHA256}; reinstall minidl")
+        raise RuntimeError(
+            f"{_EMBEDDED} is corrupted: sha256 {digest}, expected {EMBEDDED_SHA256}; reinstall minidl"
+        )
     with np.load(_EMBEDDED, allow_pickle=False) as f:
         x, y = f["x"], f["y"]
     rng = np.random.RandomState(_SPLIT_SEED)
