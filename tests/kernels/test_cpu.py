@@ -90,14 +90,16 @@ def test_conv2d_matches_reference(case):
 
 def test_conv2d_direct_and_gemm_paths_agree():
     """A shallow window (direct loop) and a deep one (im2col + GEMM) both match the reference."""
+    assert 2 * 2 * 1 <= cpu._DIRECT_MAX_DEPTH < 5 * 5 * 8
     rng = np.random.default_rng(0)
-    for c in (1, 8):
+    for k, c in ((2, 1), (5, 8)):
         x = rng.standard_normal((2, 10, 10, c))
-        k = rng.standard_normal((5, 5, c, 3))
+        w = rng.standard_normal((k, k, c, 3))
         b = rng.standard_normal(3)
-        y, y_ref = np.empty((2, 10, 10, 3)), np.empty((2, 10, 10, 3))
-        cpu.conv2d_forward(x, k, b, y, 1, 1, 2, 2)
-        ref.conv2d_forward(x, k, b, y_ref, 1, 1, 2, 2)
+        oh, ph, _ = shapes.conv_output_size(10, k, 1, "same")
+        y, y_ref = np.empty((2, oh, oh, 3)), np.empty((2, oh, oh, 3))
+        cpu.conv2d_forward(x, w, b, y, 1, 1, ph, ph)
+        ref.conv2d_forward(x, w, b, y_ref, 1, 1, ph, ph)
         np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-10)
 
 
