@@ -116,20 +116,21 @@ class PCA:
         eps = np.finfo(self.explained_variance_.dtype).eps
         return np.maximum(scale, eps)  # a zero-variance axis would otherwise divide by zero
 
-    def _check(self, X: Any, width: int, what: str) -> np.ndarray:
+    def _check(self, X: Any, width_attr: str, what: str) -> np.ndarray:
         if not hasattr(self, "components_"):
             raise NotFittedError(
                 "This PCA instance is not fitted yet. Call 'fit' with appropriate arguments before using this "
                 "estimator."
             )
         X = _check_array(X)
+        width = getattr(self, width_attr)
         if X.shape[1] != width:
             raise ValueError(f"X has {X.shape[1]} features, but {what} expects {width}.")
         return X
 
     def transform(self, X: Any) -> np.ndarray:
         """Project: ``(X − μ) Vₖᵀ`` (÷ ``√variance`` if whiten); ``(n, n_features)`` -> ``(n, k)``."""
-        X = self._check(X, self.n_features_in_, "PCA (fitted features)")
+        X = self._check(X, "n_features_in_", "PCA (fitted features)")
         out = (X.astype(np.float64) - self.mean_) @ self.components_.T.astype(np.float64)
         if self.whiten:
             out = out / self._scale()
@@ -141,7 +142,7 @@ class PCA:
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Back to feature space: ``Z Vₖ + μ`` (``Z`` times ``√variance`` first if whiten); ``(n, k) -> (n, d)``."""
-        Z = self._check(X, self.n_components_, "inverse_transform (n_components_)").astype(np.float64)
+        Z = self._check(X, "n_components_", "inverse_transform (n_components_)").astype(np.float64)
         if self.whiten:
             Z = Z * self._scale()
         return (Z @ self.components_.astype(np.float64) + self.mean_).astype(self.components_.dtype)
