@@ -45,3 +45,60 @@ def test_set_random_seed_reproducible():
     assert a == b and a != c
     with pytest.raises(ValueError):
         set_random_seed(-1)
+
+
+# ---------------------------------------------------------------------------------------------------- initializers
+# (kept here: the initialisers are small helpers too, and this file is the one for them)
+from minidl import initializers  # noqa: E402
+
+
+@pytest.mark.parametrize("shape, fans", [((), (1, 1)), ((5,), (5, 5)), ((3, 7), (3, 7)), ((3, 3, 4, 8), (36, 72))])
+def test_compute_fans(shape, fans):
+    assert initializers.compute_fans(shape) == fans
+
+
+@pytest.mark.parametrize("name, kind, scale", [
+    ("glorot_uniform", "u", lambda fi, fo: np.sqrt(6 / (fi + fo))),
+    ("he_uniform", "u", lambda fi, fo: np.sqrt(6 / fi)),
+    ("lecun_uniform", "u", lambda fi, fo: np.sqrt(3 / fi)),
+    ("random_uniform", "u", lambda fi, fo: 0.05),
+    ("glorot_normal", "t", lambda fi, fo: np.sqrt(2 / (fi + fo))),
+    ("he_normal", "t", lambda fi, fo: np.sqrt(2 / fi)),
+    ("lecun_normal", "t", lambda fi, fo: np.sqrt(1 / fi)),
+    ("random_normal", "n", lambda fi, fo: 0.05),
+])
+def test_distributions(name, kind, scale):
+    shape = (3, 3, 20, 40)  # conv kernel: fan_in 180, fan_out 360; 7200 draws
+    fi, fo = 180, 360
+    w = initializers.get(name)(shape, "float64", np.random.default_rng(0))
+    assert w.shape == shape and w.dtype == np.float64
+    s = scale(fi, fo)
+    assert abs(w.mean()) < 0.05 * s
+    if kind == "u":
+        assert np.abs(w).max() <= s and np.abs(w).max() > 0.99 * s
+        np.testing.assert_allclose(w.var(), s * s / 3, rtol=0.05)
+    elif kind == "t":
+        # variance is the target (the 0.8796 correction); nothing beyond 2 of the pre-correction stddevs
+        np.testing.assert_allclose(w.var(), s * s, rtol=0.06)
+        assert np.abs(w).max() <= 2 * s / 0.87962566103423978 + 1e-12
+    else:
+        np.testing.assert_allclose(w.std(), s, rtol=0.05)
+        assert np.abs(w).max() > 2 * s  # not truncated
+
+
+def test_constants_dtype_rng_and_get():
+    assert initializers.get("zeros")((2, 3), "float32").tolist() == [[0.0] * 3] * 2
+    assert initializers.get("ones")(4).dtype == np.float32
+    g = initializers.get("GlorotUniform")
+    assert g is initializers.get("glorot_uniform")
+    a = g((4, 5), "float32", np.random.default_rng(1))
+    b = g((4, 5), "float32", np.random.default_rng(1))
+    assert a.dtype == np.float32 and np.array_equal(a, b)
+    set_random_seed(5)
+    c = g((4, 5))
+    set_random_seed(5)
+    assert np.array_equal(c, g((4, 5)))
+    f = lambda shape, dtype="float32", rng=None: np.full(shape, 2.0, dtype)  # noqa: E731
+    assert initializers.get(f) is f
+    with pytest.raises(ValueError, match="known initializers: glorot_uniform"):
+        initializers.get("orthogonal")
