@@ -43,6 +43,7 @@ Row reductions (sums, losses, bias gradients) accumulate in float64.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from numba import njit, prange
@@ -70,6 +71,32 @@ _JIT = dict(cache=True, fastmath=False)
 # deeper layers are 4-6x faster as a GEMM. The direct loop's inner loop (over F) is too short for SIMD,
 # so it only pays when the im2col buffer is barely bigger than the input.
 _DIRECT_MAX_DEPTH = 4
+
+
+_tls = threading.local()
+
+
+def _scratch(rows: int, cols: int, dtype) -> np.ndarray:
+    """A (rows, cols) work buffer reused across calls (one grow-only buffer per thread and dtype).
+
+    Allocating a fresh multi-megabyte im2col buffer on every call costs page faults comparable to the
+    GEMM itself, so the conv kernels borrow this one instead. Only one scratch buffer is in use at a time
+    within a call and none is kept after it returns; ``_release_scratch()`` frees the memory.
+    """
+    key = np.dtype(dtype).str
+    bufs = getattr(_tls, "bufs", None)
+    if bufs is None:
+        bufs = _tls.bufs = {}
+    need = rows * cols
+    buf = bufs.get(key)
+    if buf is None or buf.size < need:
+        buf = bufs[key] = np.empty(max(need, 1), dtype=dtype)
+    return buf[:need].reshape(rows, cols)
+
+
+def _release_scratch() -> None:
+    """Frees this thread's scratch buffers."""
+    _tls.bufs = {}
 
 
 def _c(a: np.ndarray, name: str) -> np.ndarray:
@@ -231,7 +258,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
     if depth <= _DIRECT_MAX_DEPTH:
         _conv_direct(x, w, b, out, sh, sw, ph, pw)
         return
-    cols = np.empty((n * oh * ow, depth), dtype=x.dtype)
+    cols = _scratch(n * oh * ow, depth, x.dtype)
     _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols.reshape(-1))
     out2 = out.reshape(n * oh * ow, f)
     np.matmul(cols, w.reshape(depth, f), out=out2)  # the one GEMM, outside any parallel region
@@ -252,7 +279,8 @@ def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,
     n, oh, ow, f = dy.shape
     kh, kw, c, _ = w.shape
     depth = kh * kw * c
-    dcols = np.matmul(dy.reshape(n * oh * ow, f), w.reshape(depth, f).T)
+    dcols = _scratch(n * oh * ow, depth, dx.dtype)
+    np.matmul(dy.reshape(n * oh * ow, f), w.reshape(depth, f).T, out=dcols)
     _col2im(dcols.reshape(-1), kh, kw, int(sh), int(sw), int(ph), int(pw), oh, ow, dx)
 
 
@@ -270,7 +298,7 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
     n, oh, ow, f = dy.shape
     kh, kw, c, _ = dw.shape
     depth = kh * kw * c
-    cols = np.empty((n * oh * ow, depth), dtype=x.dtype)
+    cols = _scratch(n * oh * ow, depth, x.dtype)
     _im2col(x, kh, kw, int(sh), int(sw), int(ph), int(pw), oh, ow, cols.reshape(-1))
     np.matmul(cols.T, dy.reshape(n * oh * ow, f), out=dw.reshape(depth, f))
 
