@@ -70,8 +70,8 @@ def main() -> None:
         "## KMeans (bench/cluster.py)",
         "",
         f"- Date: {datetime.date.today().isoformat()}; machine: {model}, {os.cpu_count()} cores "
-        ff"(shared with other jobs; 1-min load average {os.getloadavg()[0]:.1f} at the end of the run, so timings are "
-        "noisy); Python {platform.python_version()}, numpy "
+        f"(shared with other jobs; 1-min load average {os.getloadavg()[0]:.1f} at the end of the run, so timings are "
+        f"noisy); Python {platform.python_version()}, numpy "
         f"{np.__version__}, numba {numba.__version__} (threading layer {numba.threading_layer()}), "
         f"scikit-learn {skv or 'MISSING'}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}",
         "- Command: `python bench/cluster.py`",
