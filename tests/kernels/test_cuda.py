@@ -332,3 +332,82 @@ def test_rmsprop_update(dtype):
 def test_every_contract_function_exists():
     for name in reference.__all__:
         assert callable(getattr(kcuda, name)), name
+
+
+# ---------------------------------------------------------------------------------------------------
+# Generic array primitives (used by minidl.ops and the autograd engine on 'cuda'), against NumPy
+# ---------------------------------------------------------------------------------------------------
+
+NUMPY_BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
+
+
+@pytest.mark.parametrize("op", list(NUMPY_BINARY))
+@pytest.mark.parametrize("shapes", [((2, 3), (2, 3)), ((2, 3), (3,)), ((4, 1, 3), (2, 1)), ((), (2,))], ids=str)
+def test_binary_broadcasts_like_numpy(op, shapes):
+    rng = np.random.default_rng(0)
+    a, b = _randn(rng, shapes[0], np.float64), _randn(rng, shapes[1], np.float64) + 3.0
+    want = NUMPY_BINARY[op](a, b)
+    out = kcuda.to_device(_nan(want.shape, np.float64))
+    kcuda.binary(op, kcuda.to_device(a), kcuda.to_device(b), out)
+    _assert_close(kcuda.to_host(out), want, np.float64)
+
+
+def test_binary_in_place_accumulation_and_shape_check():
+    a = kcuda.to_device(np.ones((2, 3)))
+    kcuda.binary("add", a, kcuda.to_device(np.arange(3.0)), a)  # a += b, broadcast
+    np.testing.assert_array_equal(kcuda.to_host(a), 1 + np.broadcast_to(np.arange(3.0), (2, 3)))
+    with pytest.raises(ValueError, match="do not broadcast"):
+        kcuda.binary("add", a, kcuda.to_device(np.ones(2)), a)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unary_ops_like_numpy(dtype):
+    rng = np.random.default_rng(1)
+    a = _randn(rng, (3, 4), dtype)
+    pos = np.abs(a) + np.asarray(0.5, dtype)
+    want = {
+        "neg": -a, "exp": np.exp(a), "log": np.log(pos), "sqrt": np.sqrt(pos), "abs": np.abs(a),
+        "sign": np.sign(a), "pow": pos ** 1.5, "clip": np.clip(a, -0.5, 0.7),
+        "inside": ((a >= -0.5) & (a <= 0.7)).astype(dtype), "add": a + 1.5, "sub": a - 1.5, "rsub": 1.5 - a,
+        "mul": a * 1.5, "div": a / 1.5, "rdiv": 1.5 / pos,
+    }
+    params = {"pow": (1.5, 0), "clip": (-0.5, 0.7), "inside": (-0.5, 0.7)}
+    assert set(want) == set(kcuda.UNARY_OPS)
+    for op, w in want.items():
+        src = pos if op in ("log", "sqrt", "pow", "rdiv") else a
+        out = kcuda.to_device(_nan(a.shape, dtype))
+        kcuda.unary(op, kcuda.to_device(src), out, *params.get(op, (1.5, 0)))
+        _assert_close(kcuda.to_host(out), w, dtype)
+
+
+@pytest.mark.parametrize("axes", [None, (0,), (1,), (0, 2), (2,), ()], ids=str)
+def test_reduce_sum_over_any_axes(axes):
+    rng = np.random.default_rng(2)
+    a = _randn(rng, (2, 3, 4), np.float64)
+    want = a.sum(axis=axes, keepdims=True) * 0.5
+    out = kcuda.to_device(_nan(want.shape, np.float64))
+    kcuda.reduce_sum(kcuda.to_device(a), axes, out, 0.5)
+    _assert_close(kcuda.to_host(out), want, np.float64)
+
+
+def test_copy_strided_broadcasts_transposes_and_casts():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    out = kcuda.empty((4, 2, 3), np.float64)
+    kcuda.copy_strided(kcuda.to_device(a), out, (1, 12, 4))  # the steps of a.transpose(2, 0, 1)
+    np.testing.assert_array_equal(kcuda.to_host(out), a.transpose(2, 0, 1))
+    out = kcuda.empty((2, 3), np.float32)
+    kcuda.copy_strided(kcuda.to_device(np.arange(3.0)), out)  # broadcast + cast to float32
+    np.testing.assert_array_equal(kcuda.to_host(out), np.broadcast_to(np.arange(3, dtype=np.float32), (2, 3)))
+
+
+def test_matmul_reads_operands_transposed():
+    rng = np.random.default_rng(3)
+    a, b = _randn(rng, (5, 3), np.float64), _randn(rng, (4, 5), np.float64)
+    out = kcuda.to_device(_nan((3, 4), np.float64))
+    kcuda.matmul(kcuda.to_device(a), kcuda.to_device(b), out, ta=True, tb=True)
+    _assert_close(kcuda.to_host(out), a.T @ b.T, np.float64)
+
+
+def test_to_device_keeps_zero_d_arrays_zero_d():
+    d = kcuda.to_device(np.float64(2.5))
+    assert tuple(d.shape) == () and kcuda.to_host(d) == 2.5
