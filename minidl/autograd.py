@@ -11,6 +11,11 @@ contributions: gradients add up (``+``), which is the multivariate chain rule.
 
 Gradients are kept for leaf tensors (``requires_grad=True`` tensors created by the user, i.e. parameters);
 intermediate gradients live only during the walk, as in PyTorch.
+
+Devices: ``data`` is a NumPy array ('cpu') or a numba device array ('cuda'); see :mod:`minidl.device`. The
+engine itself touches arrays in three places only (the seed gradient of a scalar, the sum of two
+gradients, zeros for an unused output), and each checks ``type(x) is np.ndarray`` first, so the CPU
+path is unchanged.
 """
 from __future__ import annotations
 
@@ -18,6 +23,9 @@ import contextlib
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+
+from . import backend
+from .device import check_device, to_device
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor"]
 
@@ -51,10 +59,20 @@ def enable_grad() -> Iterator[None]:
         _grad_enabled = prev
 
 
+def _is_device_array(x: Any) -> bool:
+    return hasattr(x, "copy_to_host")  # a numba device array (NumPy arrays and scalars are host data)
+
+
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Converts user data to a float array: float32 by default, float64 kept, a given dtype obeyed."""
     if isinstance(data, Tensor):
         data = data.data
+    if _is_device_array(data):  # already on the GPU: check the dtype, convert there if asked
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor data must be numeric (bool, int or float), got dtype {data.dtype}")
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            return _ops()._astype(data, np.dtype(dtype))
+        return data
     arr = np.asarray(data)
     if arr.dtype.kind not in "biuf":
         raise TypeError(
@@ -79,9 +97,12 @@ class Tensor:
             else becomes float32 unless ``dtype`` is given.
         requires_grad: whether :meth:`backward` should compute a gradient for this tensor.
         dtype: optional NumPy dtype to convert to.
+        device: 'cpu' or 'cuda'; None keeps the data where it is (NumPy data and lists: 'cpu', a numba
+            device array: 'cuda'). See :mod:`minidl.device`.
 
     Raises:
         TypeError: for non-numeric data (strings, objects), naming the dtype.
+        ValueError: for an unknown device; RuntimeError for 'cuda' without a GPU or numba-cuda.
 
     Example:
         >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -94,8 +115,11 @@ class Tensor:
     # Makes `ndarray + Tensor` call Tensor.__radd__ instead of NumPy broadcasting over the object.
     __array_priority__ = 1000.0
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None,
+                 device: str | None = None):
         self.data = _as_array(data, dtype)
+        if device is not None:
+            self.data = to_device(self.data, device)
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
         self.grad: np.ndarray | None = None
@@ -119,7 +143,8 @@ class Tensor:
     # ------------------------------------------------------------------ properties
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        s = self.data.shape
+        return s if type(s) is tuple else tuple(s)  # the CUDA simulator's shape type rejects shape[-1]
 
     @property
     def dtype(self) -> np.dtype:
@@ -135,7 +160,8 @@ class Tensor:
 
     @property
     def device(self) -> str:
-        return "cpu"
+        """'cpu' (the data is a NumPy array) or 'cuda' (a numba device array)."""
+        return "cuda" if _is_device_array(self.data) else "cpu"
 
     @property
     def is_leaf(self) -> bool:
@@ -146,19 +172,40 @@ class Tensor:
 
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
-        return f"Tensor({body}, dtype={self.data.dtype}{grad})"
+        dev = f", device='{self.device}'" if _is_device_array(self.data) else ""
+        body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(")
+        return f"Tensor({body}, dtype={self.data.dtype}{dev}{grad})"
 
     # ------------------------------------------------------------------ conversions
     def numpy(self) -> np.ndarray:
-        """The underlying NumPy array (shared, not copied)."""
+        """The data as a NumPy array: the array itself on 'cpu' (shared, not copied), a host copy on 'cuda'."""
+        if _is_device_array(self.data):
+            return self.data.copy_to_host()
         return self.data
 
     def item(self) -> float:
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number (copied from the GPU on 'cuda')."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
+        return self.numpy().item()
+
+    def to(self, device: str) -> "Tensor":
+        """This tensor on ``device`` ('cpu' or 'cuda'): ``self`` when it is already there, else a copy that
+        stays in the graph (gradients flow back to this tensor's device).
+
+        Raises:
+            ValueError: for an unknown device; RuntimeError for 'cuda' without a GPU or numba-cuda.
+        """
+        check_device(device)
+        return _ops().to_device(self, device)
+
+    def cpu(self) -> "Tensor":
+        """Shorthand for ``to('cpu')``."""
+        return self.to("cpu")
+
+    def cuda(self) -> "Tensor":
+        """Shorthand for ``to('cuda')``."""
+        return self.to("cuda")
 
     def detach(self) -> "Tensor":
         """A tensor sharing the data but cut from the graph."""
@@ -174,6 +221,11 @@ class Tensor:
         self.grad = None
 
     def __array__(self, dtype=None, copy=None):
+        if _is_device_array(self.data):
+            raise TypeError(
+                f"cannot convert a '{self.device}' tensor to a NumPy array implicitly; "
+                "use .numpy() (a host copy) or .to('cpu')"
+            )
         return self.data if dtype is None else self.data.astype(dtype)
 
     # ------------------------------------------------------------------ backward
@@ -201,9 +253,14 @@ class Tensor:
                     f"backward() without a gradient needs a scalar (one-element) tensor, got shape "
                     f"{self.shape}; pass grad= of that shape"
                 )
-            grad = np.ones_like(self.data)
+            d = self.data
+            grad = np.ones_like(d) if type(d) is np.ndarray or not _is_device_array(d) else _device_full(d, 1)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            if not _is_device_array(self.data) or not _is_device_array(grad):
+                grad = np.asarray(grad, dtype=self.data.dtype)
+            grad = to_device(_ops()._astype(grad, self.data.dtype) if grad.dtype != self.data.dtype else grad,
+                             self.device)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}")
         if self._ctx is None:
@@ -254,24 +311,24 @@ class Tensor:
     def __getitem__(self, index):
         return _ops().getitem(self, index)
 
-    # Comparisons give boolean tensors and never record a graph.
+    # Comparisons give boolean tensors and never record a graph ('cpu' only for now).
     def __lt__(self, other):
-        return Tensor._make(self.data < _raw(other))
+        return Tensor._make(_host(self) < _raw(other))
 
     def __le__(self, other):
-        return Tensor._make(self.data <= _raw(other))
+        return Tensor._make(_host(self) <= _raw(other))
 
     def __gt__(self, other):
-        return Tensor._make(self.data > _raw(other))
+        return Tensor._make(_host(self) > _raw(other))
 
     def __ge__(self, other):
-        return Tensor._make(self.data >= _raw(other))
+        return Tensor._make(_host(self) >= _raw(other))
 
     def __eq__(self, other):  # type: ignore[override]
-        return Tensor._make(self.data == _raw(other))
+        return Tensor._make(_host(self) == _raw(other))
 
     def __ne__(self, other):  # type: ignore[override]
-        return Tensor._make(self.data != _raw(other))
+        return Tensor._make(_host(self) != _raw(other))
 
     __hash__ = object.__hash__
 
@@ -322,7 +379,31 @@ class Tensor:
 
 
 def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return _host(x) if isinstance(x, Tensor) else x
+
+
+def _host(t: Tensor) -> np.ndarray:
+    if not _is_device_array(t.data):
+        return t.data
+    raise NotImplementedError("comparisons are not available on 'cuda' yet; move the tensor to 'cpu' with .to('cpu')")
+
+
+def _device_full(like: Any, value: float) -> Any:
+    """A new device array shaped like ``like``, every element ``value``."""
+    B = backend.of(like)
+    out = B.empty(like.shape, dtype=like.dtype)
+    B.fill(out, value)
+    return out
+
+
+def _device_add(a: Any, b: Any) -> Any:
+    """a + b for device arrays of one shape, into a new array (out of place: either may be shared)."""
+    B = backend.of(a)
+    if b.dtype != a.dtype:
+        b = _ops()._astype(b, a.dtype)
+    out = B.empty(a.shape, dtype=a.dtype)
+    B.binary("add", a, b, out)
+    return out
 
 
 _ops_module = None
@@ -374,7 +455,7 @@ class Function:
         out = ctx.forward(*[t.data for t in tensors], **kwargs)
         if isinstance(out, tuple):
             ctx.n_outputs = len(out)
-            ctx.out_meta = [(o.shape, o.dtype) for o in out]
+            ctx.out_meta = [(o.shape, o.dtype, backend.of(o).zeros) for o in out]
             results = tuple(Tensor._make(o, requires) for o in out)
             if requires:
                 ctx.parents = tensors
@@ -390,6 +471,9 @@ class Function:
 
 
 def _accumulate_leaf(t: Tensor, g: np.ndarray) -> None:
+    if type(g) is not np.ndarray and _is_device_array(g):
+        _accumulate_leaf_device(t, g)
+        return
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
     if not g.flags.c_contiguous:  # e.g. a broadcast view from sum(): kernels and optimizers want real arrays
@@ -399,6 +483,21 @@ def _accumulate_leaf(t: Tensor, g: np.ndarray) -> None:
     else:
         # Out of place: `g` may be the very array another input also received (e.g. from add).
         t.grad = t.grad + g
+
+
+def _accumulate_leaf_device(t: Tensor, g: Any) -> None:
+    """The device version of :func:`_accumulate_leaf` (device arrays here are always contiguous)."""
+    if not _is_device_array(t.data):  # a host scalar used with device tensors: its gradient comes home
+        g = g.copy_to_host()
+        _accumulate_leaf(t, g.reshape(t.data.shape))
+        return
+    if g.dtype != t.data.dtype:
+        g = _ops()._astype(g, t.data.dtype)
+    t.grad = g if t.grad is None else _device_add(t.grad, g)
+
+
+def _zeros(shape: tuple, dtype: Any, zeros: Any) -> Any:
+    return zeros(shape, dtype=dtype)
 
 
 def _toposort(root: Function) -> list[Function]:
@@ -441,7 +540,7 @@ def _run_backward(root_tensor: Tensor, grad: np.ndarray, retain_graph: bool) -> 
         if fn.n_outputs == 1:
             grads = fn.backward(outs[0])
         else:
-            outs = [np.zeros(*fn.out_meta[i]) if g is None else g for i, g in enumerate(outs)]
+            outs = [_zeros(*fn.out_meta[i]) if g is None else g for i, g in enumerate(outs)]
             grads = fn.backward(tuple(outs))
         if not isinstance(grads, tuple):
             grads = (grads,)
@@ -456,7 +555,12 @@ def _run_backward(root_tensor: Tensor, grad: np.ndarray, retain_graph: bool) -> 
                 if slot is None:
                     slot = pending[id(c)] = [None] * c.n_outputs
                 prev = slot[p._idx]
-                slot[p._idx] = g if prev is None else prev + g
+                if prev is None:
+                    slot[p._idx] = g
+                elif type(prev) is np.ndarray or not _is_device_array(prev):
+                    slot[p._idx] = prev + g
+                else:
+                    slot[p._idx] = _device_add(prev, g)
         if not retain_graph:
             fn.parents = None
             fn.__dict__.clear()

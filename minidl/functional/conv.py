@@ -29,7 +29,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..kernels.shapes import as_pair, conv_output_size
-from ._boundary import as_tensor, contiguous
+from ._boundary import as_tensor, contiguous, same_device
 
 __all__ = ["Conv2D", "MaxPool2D", "conv2d", "max_pool2d", "conv2d_output_shape", "pool2d_output_shape"]
 
@@ -106,6 +106,7 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
             strides <= 0, an unknown padding, or a kernel larger than the input under 'valid'.
     """
     x, kernel = as_tensor(x), as_tensor(kernel)
+    same_device("conv2d", x, kernel, bias)
     if x.ndim != 4:
         raise ValueError(f"conv2d: x must be 4-D (N, H, W, C), got shape {x.shape}")
     if kernel.ndim != 4:

@@ -26,7 +26,7 @@ from .. import ops
 from ..autograd import Function, Tensor
 from ..kernels.shapes import act_code
 from ..random import get_rng
-from ._boundary import as_tensor, contiguous
+from ._boundary import as_tensor, contiguous, like_device, same_device
 
 __all__ = [
     "relu", "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "categorical_crossentropy",
@@ -91,14 +91,14 @@ class _RowWise(Function):
 
     def forward(self, x):
         B = self.B = backend.of(x)
-        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        x2 = x.reshape(-1, x.shape[x.ndim - 1]) if x.ndim != 2 else x
         out = B.empty(x2.shape, dtype=x.dtype)
         getattr(B, self.fwd)(x2, out)
         self.y, self.shape = out, x.shape
         return out.reshape(x.shape)
 
     def backward(self, dy):
-        dy = np.ascontiguousarray(dy).reshape(self.y.shape)
+        dy = (np.ascontiguousarray(dy) if isinstance(dy, np.ndarray) else dy).reshape(self.y.shape)
         dx = self.B.empty(self.y.shape, dtype=self.y.dtype)
         getattr(self.B, self.bwd)(self.y, dy, dx)
         return dx.reshape(self.shape)
@@ -136,8 +136,18 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 # ---------------------------------------------------------------------- losses
+def _host_float(g) -> float:
+    """The upstream gradient of a scalar loss as a float (it is a host scalar unless the loss was combined
+    with a device tensor, e.g. ``ce + l2_penalty``: then one number comes back from the GPU)."""
+    return float(g) if isinstance(g, (np.ndarray, np.generic, float)) else float(g.copy_to_host())
+
+
 class SoftmaxCrossEntropy(Function):
-    """Mean over rows of -sum(t * log_softmax(z)); integer labels or (one-hot / soft) target rows."""
+    """Mean over rows of -sum(t * log_softmax(z)); integer labels or (one-hot / soft) target rows.
+
+    On every device the loss value is returned as a host 0-d array (the kernels sum the per-row losses on
+    the host); it combines with tensors on any device as a scalar. The gradient stays on the device.
+    """
 
     def forward(self, z, target, sparse=True):
         B = self.B = backend.of(z)
@@ -151,7 +161,7 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, g):
         dz = self.B.empty(self.probs.shape, dtype=self.probs.dtype)
-        scale = float(g) / self.probs.shape[0]
+        scale = _host_float(g) / self.probs.shape[0]
         if self.sparse:
             self.B.softmax_xent_sparse_backward(self.probs, self.target, dz, scale)
         else:
@@ -189,12 +199,13 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must be 2-D (N, K), got shape {logits.shape}")
     n, k = logits.shape
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target.numpy() if isinstance(target, Tensor) else np.asarray(target)  # labels are checked on the host
     if t.dtype.kind in "iub" and t.ndim == 1 or (t.dtype.kind in "iu" and t.shape == (n, 1)):
-        return SoftmaxCrossEntropy.apply(logits, Tensor._make(_check_labels(t, k, n, "cross_entropy")), sparse=True)
+        labels = like_device(_check_labels(t, k, n, "cross_entropy"), logits)  # checked on the host, then moved
+        return SoftmaxCrossEntropy.apply(logits, Tensor._make(labels), sparse=True)
     if t.shape != (n, k):
         raise ValueError(f"cross_entropy: target must be labels (N,) or distributions {(n, k)}, got shape {t.shape}")
-    t = np.ascontiguousarray(t, dtype=logits.dtype)
+    t = like_device(np.ascontiguousarray(t, dtype=logits.dtype), logits)
     return SoftmaxCrossEntropy.apply(logits, Tensor._make(t), sparse=False)
 
 
@@ -202,9 +213,10 @@ def categorical_crossentropy(probs: Tensor, target: Any, eps: float = 1e-7) -> T
     """Cross-entropy of predicted probabilities (N, K) against one-hot/soft targets (N, K), clipped like
     Keras (probabilities to [eps, 1 - eps]); mean over the batch. Prefer :func:`cross_entropy` on logits."""
     probs = as_tensor(probs)
-    t = as_tensor(np.asarray(target.data if isinstance(target, Tensor) else target, dtype=probs.dtype))
+    t = np.asarray(target.numpy() if isinstance(target, Tensor) else target, dtype=probs.dtype)
     if t.shape != probs.shape:
         raise ValueError(f"categorical_crossentropy: target shape {t.shape} differs from predictions {probs.shape}")
+    t = Tensor._make(like_device(t, probs))
     return -(t * ops.log(ops.clip(probs, eps, 1 - eps))).sum(axis=-1).mean()
 
 
@@ -215,18 +227,21 @@ class BCEWithLogits(Function):
 
     def backward(self, g):
         dz = self.B.empty(self.z.shape, dtype=self.z.dtype)
-        self.B.bce_logits_backward(self.z, self.t, dz, float(g) / self.z.size)
+        self.B.bce_logits_backward(self.z, self.t, dz, _host_float(g) / self.z.size)
         return dz, None
 
 
 def _same_shape_target(pred: Tensor, target: Any, fn: str) -> np.ndarray:
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    """The target as a contiguous array of the prediction's shape, dtype and device."""
+    if isinstance(target, Tensor) and target.device == pred.device != "cpu" and target.shape == pred.shape:
+        return target.data if target.dtype == pred.dtype else target.astype(pred.dtype).data  # stays on the GPU
+    t = np.asarray(target.numpy() if isinstance(target, Tensor) else target)
     if t.shape != pred.shape:
         if t.size == pred.size and t.ndim == 1:
             t = t.reshape(pred.shape)  # (N,) labels against an (N, 1) output, as Keras allows
         else:
             raise ValueError(f"{fn}: target shape {t.shape} differs from predictions {pred.shape}")
-    return np.ascontiguousarray(t, dtype=pred.dtype)
+    return like_device(np.ascontiguousarray(t, dtype=pred.dtype), pred)
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target: Any) -> Tensor:
@@ -278,6 +293,7 @@ def dense(x: Tensor, kernel: Tensor, bias: Tensor | None = None) -> Tensor:
         ValueError: naming both shapes for a rank or size mismatch.
     """
     x, kernel = as_tensor(x), as_tensor(kernel)
+    same_device("dense", x, kernel, bias)
     if x.ndim != 2 or kernel.ndim != 2 or x.shape[1] != kernel.shape[0]:
         raise ValueError(f"dense: x {x.shape} and kernel {kernel.shape} do not match (need (N, in) and (in, out))")
     dt = np.result_type(x.dtype, kernel.dtype)
@@ -324,8 +340,8 @@ def dropout(x: Tensor, rate: float, training: bool = True, seed: int | None = No
     if not training or rate == 0.0:
         return x
     rng = np.random.default_rng(seed) if seed is not None else get_rng()
-    u = rng.random(x.shape, dtype=np.float64).astype(x.dtype)
-    return Dropout.apply(contiguous(x), u=u, rate=float(rate))
+    u = rng.random(x.shape, dtype=np.float64).astype(x.dtype)  # drawn on the host: same mask on every device
+    return Dropout.apply(contiguous(x), u=like_device(u, x), rate=float(rate))
 
 
 # ---------------------------------------------------------------------- tied-weight autoencoder
@@ -368,6 +384,7 @@ def tied_autoencoder(x: Tensor, W: Tensor, b: Tensor, c: Tensor, encoder: str = 
     """
     enc, dec = act_code(encoder), act_code(decoder)
     x, W, b, c = (as_tensor(t) for t in (x, W, b, c))
+    same_device("tied_autoencoder", x, W, b, c)
     if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
         raise ValueError(f"tied_autoencoder: x {x.shape} and W {W.shape} do not match (need (N, D) and (D, H))")
     if b.shape != (W.shape[1],) or c.shape != (W.shape[0],):
