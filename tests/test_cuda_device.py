@@ -241,3 +241,12 @@ def test_to_device_helper():
     assert to_device(d, "cuda") is d and to_device(a, "cpu") is a
     np.testing.assert_array_equal(to_device(d, "cpu"), a)
     assert minidl.Tensor(d).device == "cuda"
+
+
+def test_import_minidl_does_not_import_numba_cuda():
+    import subprocess
+    import sys
+
+    code = "import sys, minidl, minidl.functional, minidl.ops; print('numba.cuda' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
