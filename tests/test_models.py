@@ -253,3 +253,28 @@ def test_gradcheck_model_sigmoid_bce_with_activity_regularizer():
     assert model._fused()
     x = np.random.default_rng(2).standard_normal((5, 4))
     assert gradcheck_model(model, x, np.random.default_rng(3).integers(0, 2, (5, 2)).astype(float))
+
+
+def test_lazy_reexports():
+    assert minidl.Sequential is models.Sequential and minidl.load_model is models.load_model
+
+
+def test_fit_on_cuda_matches_cpu():
+    """model.to('cuda') (the CUDA simulator on machines without a GPU): same losses and predictions."""
+    pytest.importorskip("numba.cuda")
+    set_random_seed(10)
+    x, y = blobs(n=8)
+    gpu = small_model()
+    gpu.build()
+    cpu = models.Sequential.from_config(gpu.get_config())
+    cpu.set_weights(gpu.get_weights())
+    cpu.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    try:
+        gpu.to("cuda")
+    except RuntimeError as e:  # numba-cuda missing or unusable here
+        pytest.skip(str(e))
+    assert gpu.layers[0].kernel.device == "cuda"
+    h_gpu = gpu.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+    h_cpu = cpu.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+    np.testing.assert_allclose(h_gpu.history["loss"], h_cpu.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(gpu.predict(x), cpu.predict(x), atol=1e-5)
