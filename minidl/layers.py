@@ -21,9 +21,9 @@ Writing your own layer::
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self.inner = Dense(8)            # a sub-layer set as an attribute: its weights are tracked
+                                             # (Dense(8) must match the input width for the sum below)
 
-        def build(self, input_shape):        # input_shape = (None, features)
-            self.inner.build(input_shape)    # or let inner build itself on its first call
+        def build(self, input_shape):        # input_shape = (None, features); self.inner builds itself
             self.scale = self.add_weight("scale", (input_shape[-1],), initializer="ones")
 
         def call(self, x, training=False):
