@@ -1,9 +1,7 @@
 """Simple MNIST convnet: the keras.io example (https://keras.io/examples/vision/mnist_convnet/) on minidl.
 
-Only the imports changed (``import minidl as keras`` instead of ``import keras``), plus one line:
-``keras.Input`` is spelled ``keras.layers.Input`` because ``minidl`` does not re-export ``Input`` at the top
-level. Data: ``minidl.datasets.mnist.load_data()`` returns the embedded 4,000 train / 1,000 test subset of
-MNIST (offline), not the full 60,000 / 10,000, so expect a little less than Keras's ~99 %.
+Only the imports changed (``import minidl as keras`` instead of ``import keras``). Data:
+``minidl.datasets.mnist.load_data()`` returns the embedded 4,000 train / 1,000 test subset of MNIST (offline), not the full 60,000 / 10,000, so expect a little less than Keras's ~99 %.
 
 Run: ``python examples/mnist_keras_cnn.py`` (``--quick``: 1 epoch on 512 samples, for the tests).
 
@@ -55,7 +53,7 @@ y_test = keras.utils.to_categorical(y_test, num_classes)
 
 model = keras.Sequential(
     [
-        keras.layers.Input(shape=input_shape),
+        keras.Input(shape=input_shape),
         layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
         layers.MaxPooling2D(pool_size=(2, 2)),
         layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),

@@ -26,12 +26,12 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "ops", "functional", "testing", "layers", "models", "losses", "optimizers", "metrics", "callbacks",
     "utils", "cluster", "decomposition", "cluster_metrics", "datasets", "viz", "backend", "initializers",
-    "activations", "regularizers",
+    "device", "random",
 }
-_LAZY = {"Sequential": ("models", "Sequential"), "load_model": ("models", "load_model")}
+_LAZY = {"Sequential": ("models", "Sequential"), "load_model": ("models", "load_model"), "Input": ("layers", "Input")}
 
 __all__ = [
-    "Tensor", "Function", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "Sequential", "load_model",
+    "Tensor", "Function", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "Sequential", "load_model", "Input",
     "abs", "clip", "concatenate", "exp", "log", "matmul", "maximum", "mean", "minimum", "reshape", "sqrt",
     "stack", "sum", "transpose", "where",
 ]
