@@ -1,0 +1,4 @@
+"""``python -m bench``: runs bench/run.py (the training-epoch suite against PyTorch CPU)."""
+from .run import main
+
+main()
