@@ -8,6 +8,8 @@ produced each element (the kernel applied to absolute values), rtol 1e-5 in floa
 from __future__ import annotations
 
 import numpy as np
+
+from minidl.testing import numeric_grad
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
@@ -423,19 +425,8 @@ def test_same_padding_examples_match_keras():
 # ----------------------------------------------------------------------------------------------------
 # The oracle itself: reference gradients vs central finite differences (float64)
 # ----------------------------------------------------------------------------------------------------
-def numgrad(f, a, eps=1e-6):
-    """Central differences of the scalar ``f()`` with respect to every element of ``a`` (in place)."""
-    g = np.empty_like(a)
-    flat, gf = a.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        fp = f()
-        flat[i] = old - eps
-        fm = f()
-        flat[i] = old
-        gf[i] = (fp - fm) / (2 * eps)
-    return g
+# Central differences of the scalar f() with respect to every element of a (perturbed in place).
+numgrad = numeric_grad
 
 
 def fd_close(analytic, numeric):
