@@ -703,8 +703,11 @@ class Sequential(Layer):
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         if config.get("input_shape") is not None:
             model._batch_input_shape = (None, *config["input_shape"])
-        for spec in config.get("layers", []):
-            model.add(layers_module.deserialize(spec, custom_objects))
+        # One scope for the whole (possibly nested) model, so that a DenseTranspose can be re-linked by
+        # name to a Dense loaded before it, even in a sibling sub-model.
+        with layers_module.loading_scope():
+            for spec in config.get("layers", []):
+                model.add(layers_module.deserialize(spec, custom_objects))
         return model
 
     def save(self, filepath: Any) -> None:

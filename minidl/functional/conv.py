@@ -17,6 +17,28 @@ Backward, for an upstream gradient dy = dL/dy:
   windows' gradients through the same weight: a "full" convolution of dy with the flipped kernel, which
   the kernels compute as ``col2im(dy @ W^T)``.
 
+Transposed convolution (Keras ``Conv2DTranspose``, kernel ``k (KH, KW, F, C)``: F output channels, C
+input channels) is the adjoint of the convolution ``A_k`` that maps (N, OH, OW, F) images to (N, H, W, C)
+ones with the same kernel, strides and padding::
+
+    conv2d_transpose(x, k) = A_k^T x,   i.e.   <conv2d_transpose(x, k), u> = <x, conv2d(u, k)>  for all u
+
+so each input pixel ``x[n, i, j, :]`` is multiplied by the kernel and *scattered* onto the window that
+starts at output pixel ``(i*sh - ph, j*sw - pw)``. That is exactly what the convolution's input-gradient
+kernel computes (with x in the role of dy), and the gradients follow from the adjoint identity:
+
+- forward: ``y = conv2d_backward_input(dy=x, w=k)``.
+- ``dx = conv2d(dy, k)``: the forward convolution kernel applied to the upstream gradient.
+- ``dk = conv2d_backward_kernel(x=dy, dy=x)``: the kernel-gradient kernel with the roles swapped.
+
+Output size per axis (Keras ``deconv_output_length`` without output_padding)::
+
+    valid: out = H * s + max(k - s, 0)   (= (H - 1) * s + k when k >= s)
+    same:  out = H * s,  padding ph = max(k - s, 0) // 2 on top (the rest at the bottom)
+
+these are the sizes ``out`` for which ``conv2d`` with the same padding brings ``out`` back to ``H``, and
+``ph`` is the padding that convolution would use, so the transposed op is its exact adjoint.
+
 Max-pooling passes each window's gradient to the one element that was the maximum (the first in row-major
 order on ties), since a small change of any other element does not change the output.
 """
@@ -31,7 +53,10 @@ from ..autograd import Function, Tensor
 from ..kernels.shapes import as_pair, conv_output_size
 from ._boundary import as_tensor, contiguous, same_device
 
-__all__ = ["Conv2D", "MaxPool2D", "conv2d", "max_pool2d", "conv2d_output_shape", "pool2d_output_shape"]
+__all__ = [
+    "Conv2D", "Conv2DTranspose", "MaxPool2D", "conv2d", "conv2d_transpose", "max_pool2d", "conv2d_output_shape",
+    "conv2d_transpose_output_shape", "pool2d_output_shape",
+]
 
 
 def _spatial(h: int, w: int, k: tuple[int, int], s: tuple[int, int], padding: str) -> tuple[int, int, int, int]:
@@ -126,6 +151,98 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
             raise ValueError(f"conv2d: bias must have shape ({kernel.shape[3]},), got {bias.shape}")
         args.append(contiguous(bias, dt))
     return Conv2D.apply(*args, strides=s, padding=padding)
+
+
+def _transpose_spatial(h: int, w: int, k: tuple[int, int], s: tuple[int, int],
+                       padding: str) -> tuple[int, int, int, int]:
+    """(OH, OW, ph, pw) of a transposed convolution: the sizes and top/left padding of the convolution it
+    is the adjoint of (see the module docstring)."""
+    if padding not in ("valid", "same"):
+        _spatial(h, w, k, s, padding)  # raises the usual 'unknown padding' error
+    sizes = []
+    for size, kk, ss in ((h, k[0], s[0]), (w, k[1], s[1])):
+        out = size * ss + (max(kk - ss, 0) if padding == "valid" else 0)
+        _, pad, _ = conv_output_size(out, kk, ss, padding)
+        sizes.append((out, pad))
+    return sizes[0][0], sizes[1][0], sizes[0][1], sizes[1][1]
+
+
+def conv2d_transpose_output_shape(input_shape: tuple, kernel_shape: tuple, strides: Any = 1,
+                                  padding: str = "valid") -> tuple:
+    """Output shape (N, OH, OW, F) of :func:`conv2d_transpose` for a kernel (KH, KW, F, C); N may be None."""
+    n, h, w, _ = input_shape
+    oh, ow, _, _ = _transpose_spatial(h, w, tuple(kernel_shape[:2]), as_pair(strides, "strides"), padding)
+    return (n, oh, ow, kernel_shape[2])
+
+
+class Conv2DTranspose(Function):
+    """y = A_k^T x (no bias). Inputs x (N,H,W,C), k (KH,KW,F,C); output (N,OH,OW,F)."""
+
+    def forward(self, x, w, strides=(1, 1), padding="valid"):
+        B = backend.of(x)
+        n, h, wd, _ = x.shape
+        kh, kw, f, _ = w.shape
+        oh, ow, ph, pw = _transpose_spatial(h, wd, (kh, kw), strides, padding)
+        self.B, self.x, self.w = B, x, w
+        self.geom = (strides[0], strides[1], ph, pw)
+        out = B.empty((n, oh, ow, f), dtype=x.dtype)
+        B.conv2d_backward_input(x, w, out, *self.geom)  # scatter each pixel times the kernel
+        return out
+
+    def backward(self, dy):
+        B, x, w = self.B, self.x, self.w
+        dy = np.ascontiguousarray(dy) if isinstance(dy, np.ndarray) else dy
+        dx = dw = None
+        if self.needs_input_grad[0]:
+            dx = B.empty(x.shape, dtype=x.dtype)
+            B.conv2d_forward(dy, w, B.zeros(w.shape[3], dtype=x.dtype), dx, *self.geom)
+        if self.needs_input_grad[1]:
+            dw = B.empty(w.shape, dtype=w.dtype)
+            B.conv2d_backward_kernel(dy, x, dw, *self.geom)
+        return dx, dw
+
+
+def conv2d_transpose(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1,
+                     padding: str = "valid") -> Tensor:
+    """Transposed 2-D convolution of NHWC images (Keras ``Conv2DTranspose``; the gradient of
+    :func:`conv2d` with respect to its input).
+
+    Args:
+        x: (N, H, W, C_in).
+        kernel: (KH, KW, C_out, C_in), Keras's transpose layout.
+        bias: optional (C_out,).
+        strides: int or pair (sh, sw), > 0.
+        padding: 'valid' (OH = H * sh + max(KH - sh, 0)) or 'same' (OH = H * sh).
+
+    Returns:
+        (N, OH, OW, C_out).
+
+    Raises:
+        ValueError: naming the argument for a wrong rank, a channel mismatch, a bias of the wrong shape,
+            strides <= 0 or an unknown padding.
+    """
+    x, kernel = as_tensor(x), as_tensor(kernel)
+    same_device("conv2d_transpose", x, kernel, bias)
+    if x.ndim != 4:
+        raise ValueError(f"conv2d_transpose: x must be 4-D (N, H, W, C), got shape {x.shape}")
+    if kernel.ndim != 4:
+        raise ValueError(f"conv2d_transpose: kernel must be 4-D (KH, KW, C_out, C_in), got shape {kernel.shape}")
+    if x.shape[3] != kernel.shape[3]:
+        raise ValueError(
+            f"conv2d_transpose: channel mismatch: x has {x.shape[3]} channels (shape {x.shape}) but the kernel "
+            f"(KH, KW, C_out, C_in) expects {kernel.shape[3]} (shape {kernel.shape})"
+        )
+    s = as_pair(strides, "strides")
+    _transpose_spatial(x.shape[1], x.shape[2], kernel.shape[:2], s, padding)  # validates padding
+    if bias is not None:
+        bias = as_tensor(bias)
+        if bias.shape != (kernel.shape[2],):
+            raise ValueError(f"conv2d_transpose: bias must have shape ({kernel.shape[2]},), got {bias.shape}")
+    dt = np.result_type(x.dtype, kernel.dtype)
+    out = Conv2DTranspose.apply(contiguous(x, dt), contiguous(kernel, dt), strides=s, padding=padding)
+    # The bias broadcasts over N, OH, OW (a generic op, so it runs on every device); autograd sums dy
+    # over those axes for its gradient.
+    return out if bias is None else out + contiguous(bias, dt)
 
 
 class MaxPool2D(Function):
