@@ -145,7 +145,8 @@ def test_tied_autoencoder_sigmoid_bce_uses_the_stable_logits_path():
 
 @pytest.mark.parametrize("loss", ["binary_crossentropy", "mse"])
 def test_tied_autoencoder_model_gradcheck(loss):
-    model = models.Sequential([L.Input((5,)), L.TiedAutoencoder(3, "tanh", "sigmoid", bias_initializer="random_normal")])
+    layer = L.TiedAutoencoder(3, "tanh", "sigmoid", bias_initializer="random_normal")
+    model = models.Sequential([L.Input((5,)), layer])
     model.compile("adam", loss)
     x = np.random.default_rng(5).random((4, 5))
     assert gradcheck_model(model, x, x)
@@ -338,7 +339,8 @@ def _conv_transpose_numpy(x, k, b, s, padding):
     return crop(crop(full, 1, h, sh, kh), 2, w, sw, kw) + b
 
 
-CONV_CASES = [(k, s, pad) for k in [(1, 1), (2, 2), (3, 3), (2, 3), (5, 4)] for s in [1, 2, 3] for pad in ["valid", "same"]]
+CONV_CASES = [(k, s, pad) for k in [(1, 1), (2, 2), (3, 3), (2, 3), (5, 4)] for s in [1, 2, 3]
+              for pad in ["valid", "same"]]
 
 
 @pytest.mark.parametrize("k, s, padding", CONV_CASES, ids=str)
