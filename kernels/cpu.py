@@ -19,6 +19,10 @@ to ``W2 = w.reshape(KH*KW*C, F)``. Then::
     backward bias:    db = dy2.sum(axis=0)               the bias touched every output pixel
     backward input:   dcols = dy2 @ W2^T; dx = col2im(dcols)
 
+The input is zero-padded once (a copy the size of the input) so the copy loops need no bounds tests, and
+the forward pass can hand its ``cols`` to the kernel-gradient pass (the ``cols=`` argument; the Conv2D
+Function does this while recording gradients), so im2col runs once per step instead of twice.
+
 ``col2im`` adds every row of ``dcols`` back onto the window it was copied from (overlapping windows sum):
 this is the "full" correlation of dy with the spatially flipped kernel, which is the transpose of the
 forward correlation. It runs in parallel over the batch: image ``n`` owns ``dx[n]``, so no two threads
@@ -46,7 +50,7 @@ import math
 import threading
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 __all__ = [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel", "conv2d_backward_bias",
@@ -114,71 +118,110 @@ def _flat(a: np.ndarray, name: str) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------
 # Convolution
 # ----------------------------------------------------------------------------------------------------
-@njit(parallel=True, **_JIT)
-def _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
-    """cols[(n*OH + i)*OW + j, (p*KW + q)*C + c] = xpad[n, i*sh + p, j*sw + q, c]; parallel over (n, i).
+def _padded_size(size: int, out: int, k: int, s: int, pad: int) -> int:
+    """Rows (or columns) of the zero-padded input: every window fits, and so does the whole input."""
+    return max((out - 1) * s + k, size + pad)
 
-    For a fixed window row ``p`` the in-bounds part of the window, ``x[n, hi, w0:w1, :]``, is contiguous in
-    NHWC memory and so is its destination in ``cols``: it is copied as one flat span (vectorized by LLVM);
-    only the padded ends are zero-filled.
+
+@njit(parallel=True, **_JIT)
+def _pad_nhwc(x, ph, pw, xp):
+    """xp = x placed at offset (ph, pw) in a zero (N, HP, WP, C) array; parallel over the batch.
+
+    Padding once up front (a copy the size of the input) lets :func:`_im2col` and :func:`_col2im` run
+    without a single bounds test in their inner loops.
     """
     n, h, w, c = x.shape
+    hp, wp = xp.shape[1], xp.shape[2]
     xf = x.reshape(-1)
-    depth = kh * kw * c
+    pf = xp.reshape(-1)
+    img = hp * wp * c
+    row = uint64(w * c)
+    for b in prange(n):
+        pf[b * img:(b + 1) * img] = 0
+        for i in range(h):
+            src = uint64((b * h + i) * w * c)
+            dst = uint64(((b * hp + i + ph) * wp + pw) * c)
+            for t in range(row):
+                pf[dst + t] = xf[src + t]
+
+
+# The copy loops below index with unsigned integers on purpose: with a signed index Numba must handle
+# negative (wrap-around) indices, which stops LLVM from vectorizing the loop; unsigned indices make these
+# copies ~5-10x faster (measured: the Keras-CNN conv2 im2col 2.4 ms -> 0.2 ms).
+@njit(parallel=True, **_JIT)
+def _im2col(xp, kh, kw, sh, sw, oh, ow, cols):
+    """cols[(n*OH + i)*OW + j, (p*KW + q)*C + c] = xp[n, i*sh + p, j*sw + q, c]; parallel over (n, i).
+
+    ``xp`` is the zero-padded input. For a fixed window row ``p`` the KW*C values of the window,
+    ``xp[n, i*sh + p, j*sw : j*sw + KW, :]``, are contiguous in NHWC memory and so is their destination in
+    ``cols``: each is one flat copy (vectorized by LLVM), with no bounds tests.
+    """
+    n, hp, wp, c = xp.shape
+    span = kw * c
+    uspan = uint64(span)
+    depth = kh * span
+    xf = xp.reshape(-1)
     for r in prange(n * oh):
         b = r // oh
         i = r - b * oh
         for j in range(ow):
-            base = (r * ow + j) * depth
-            ws = j * sw - pw
-            q0 = max(0, -ws)
-            q1 = min(kw, w - ws)
             for p in range(kh):
-                hi = i * sh - ph + p
-                dst = base + p * kw * c
-                if hi < 0 or hi >= h or q1 <= q0:
-                    for t in range(kw * c):
-                        cols[dst + t] = 0
-                    continue
-                for t in range(q0 * c):
-                    cols[dst + t] = 0
-                src = ((b * h + hi) * w + ws + q0) * c
-                off = dst + q0 * c
-                for t in range((q1 - q0) * c):
-                    cols[off + t] = xf[src + t]
-                for t in range(q1 * c, kw * c):
-                    cols[dst + t] = 0
+                src = uint64(((b * hp + i * sh + p) * wp + j * sw) * c)
+                dst = uint64((r * ow + j) * depth + p * span)
+                for t in range(uspan):
+                    cols[dst + t] = xf[src + t]
 
 
 @njit(parallel=True, **_JIT)
-def _col2im(dcols, kh, kw, sh, sw, ph, pw, oh, ow, dx):
-    """dx[n] = sum of the rows of dcols put back on their windows; parallel over n (each owns dx[n]).
+def _col2im(dcols, kh, kw, sh, sw, oh, ow, dxp):
+    """dxp[n] = sum of the rows of dcols put back on their windows; parallel over n (each owns dxp[n]).
 
-    Same span trick as :func:`_im2col`: each in-bounds window row is one contiguous add.
+    The transpose of :func:`_im2col`, into the zero-padded gradient ``dxp`` (the caller crops the
+    padding off): each window row is one contiguous add, no bounds tests.
     """
-    n, h, w, c = dx.shape
-    dxf = dx.reshape(-1)
-    depth = kh * kw * c
-    img = h * w * c
+    n, hp, wp, c = dxp.shape
+    span = kw * c
+    uspan = uint64(span)
+    depth = kh * span
+    df = dxp.reshape(-1)
+    img = hp * wp * c
     for b in prange(n):
-        for t in range(b * img, (b + 1) * img):
-            dxf[t] = 0
+        df[b * img:(b + 1) * img] = 0
         for i in range(oh):
             for j in range(ow):
-                base = ((b * oh + i) * ow + j) * depth
-                ws = j * sw - pw
-                q0 = max(0, -ws)
-                q1 = min(kw, w - ws)
-                if q1 <= q0:
-                    continue
                 for p in range(kh):
-                    hi = i * sh - ph + p
-                    if hi < 0 or hi >= h:
-                        continue
-                    src = base + (p * kw + q0) * c
-                    dst = ((b * h + hi) * w + ws + q0) * c
-                    for t in range((q1 - q0) * c):
-                        dxf[dst + t] += dcols[src + t]
+                    src = uint64(((b * oh + i) * ow + j) * depth + p * span)
+                    dst = uint64(((b * hp + i * sh + p) * wp + j * sw) * c)
+                    for t in range(uspan):
+                        df[dst + t] += dcols[src + t]
+
+
+@njit(parallel=True, **_JIT)
+def _crop(dxp, ph, pw, dx):
+    """dx = dxp[:, ph:ph+H, pw:pw+W, :] (drops the gradient that fell on padding); parallel over n."""
+    n, h, w, c = dx.shape
+    hp, wp = dxp.shape[1], dxp.shape[2]
+    pf = dxp.reshape(-1)
+    df = dx.reshape(-1)
+    row = uint64(w * c)
+    for b in prange(n):
+        for i in range(h):
+            src = uint64(((b * hp + i + ph) * wp + pw) * c)
+            dst = uint64((b * h + i) * w * c)
+            for t in range(row):
+                df[dst + t] = pf[src + t]
+
+
+def _padded_input(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int,
+                  oh: int, ow: int) -> np.ndarray:
+    """``x`` itself when no padding is needed, else a zero-padded copy (N, HP, WP, C)."""
+    n, h, w, c = x.shape
+    hp, wp = _padded_size(h, oh, kh, sh, ph), _padded_size(w, ow, kw, sw, pw)
+    if ph == 0 and pw == 0 and hp == h and wp == w:
+        return x
+    xp = np.empty((n, hp, wp, c), dtype=x.dtype)
+    _pad_nhwc(x, ph, pw, xp)
+    return xp
 
 
 @njit(parallel=True, **_JIT)
@@ -238,8 +281,17 @@ def _col_sums(a2d, out):
         out[k] = s
 
 
+def _cols_buffer(cols: np.ndarray | None, rows: int, depth: int, dtype) -> np.ndarray:
+    if cols is None:
+        return _scratch(rows, depth, dtype)
+    if (not isinstance(cols, np.ndarray) or cols.shape != (rows, depth) or cols.dtype != dtype
+            or not cols.flags.c_contiguous):
+        raise ValueError(f"cols must be a C-contiguous {np.dtype(dtype).name} array of shape ({rows}, {depth})")
+    return cols
+
+
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
-                   sh: int, sw: int, ph: int, pw: int) -> None:
+                   sh: int, sw: int, ph: int, pw: int, cols: np.ndarray | None = None) -> None:
     """2-D convolution (cross-correlation), NHWC.
 
     Args:
@@ -249,17 +301,20 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
         out: output (N, OH, OW, F), overwritten.
         sh, sw: strides.
         ph, pw: top/left zero padding (bottom/right implied by the output shape).
+        cols: optional (N*OH*OW, KH*KW*C) array that receives the im2col matrix, so that
+            :func:`conv2d_backward_kernel` can reuse it instead of building it again (CPU only; costs
+            its memory until the backward pass).
     """
     _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
     n, oh, ow, f = out.shape
     kh, kw, c, _ = w.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
     depth = kh * kw * c
-    if depth <= _DIRECT_MAX_DEPTH:
+    if depth <= _DIRECT_MAX_DEPTH and cols is None:
         _conv_direct(x, w, b, out, sh, sw, ph, pw)
         return
-    cols = _scratch(n * oh * ow, depth, x.dtype)
-    _im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols.reshape(-1))
+    cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
+    _im2col(_padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow), kh, kw, sh, sw, oh, ow, cols.reshape(-1))
     out2 = out.reshape(n * oh * ow, f)
     np.matmul(cols, w.reshape(depth, f), out=out2)  # the one GEMM, outside any parallel region
     _add_bias_rows(out2, b)
@@ -278,14 +333,22 @@ def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,
     _c(dy, "dy"), _c(w, "w"), _c(dx, "dx")
     n, oh, ow, f = dy.shape
     kh, kw, c, _ = w.shape
+    sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
+    h, wd = dx.shape[1], dx.shape[2]
     depth = kh * kw * c
     dcols = _scratch(n * oh * ow, depth, dx.dtype)
     np.matmul(dy.reshape(n * oh * ow, f), w.reshape(depth, f).T, out=dcols)
-    _col2im(dcols.reshape(-1), kh, kw, int(sh), int(sw), int(ph), int(pw), oh, ow, dx)
+    hp, wp = _padded_size(h, oh, kh, sh, ph), _padded_size(wd, ow, kw, sw, pw)
+    if ph == 0 and pw == 0 and hp == h and wp == wd:
+        _col2im(dcols.reshape(-1), kh, kw, sh, sw, oh, ow, dx)
+        return
+    dxp = np.empty((n, hp, wp, c), dtype=dx.dtype)
+    _col2im(dcols.reshape(-1), kh, kw, sh, sw, oh, ow, dxp)
+    _crop(dxp, ph, pw, dx)
 
 
 def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
-                           sh: int, sw: int, ph: int, pw: int) -> None:
+                           sh: int, sw: int, ph: int, pw: int, cols: np.ndarray | None = None) -> None:
     """Gradient with respect to the kernel: ``dW2 = cols^T @ dy2`` (one GEMM over the whole batch).
 
     Args:
@@ -293,13 +356,18 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
         dy: upstream gradient (N, OH, OW, F).
         dw: kernel gradient (KH, KW, C, F), overwritten.
         sh, sw, ph, pw: as in :func:`conv2d_forward`.
+        cols: the im2col matrix of ``x`` kept by :func:`conv2d_forward`, or None to build it here.
     """
     _c(x, "x"), _c(dy, "dy"), _c(dw, "dw")
     n, oh, ow, f = dy.shape
     kh, kw, c, _ = dw.shape
+    sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
     depth = kh * kw * c
-    cols = _scratch(n * oh * ow, depth, x.dtype)
-    _im2col(x, kh, kw, int(sh), int(sw), int(ph), int(pw), oh, ow, cols.reshape(-1))
+    if cols is None:
+        cols = _scratch(n * oh * ow, depth, x.dtype)
+        _im2col(_padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow), kh, kw, sh, sw, oh, ow, cols.reshape(-1))
+    else:
+        cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
     np.matmul(cols.T, dy.reshape(n * oh * ow, f), out=dw.reshape(depth, f))
 
 

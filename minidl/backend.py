@@ -25,7 +25,8 @@ _TABLE: dict[str, types.SimpleNamespace] = {}
 def _make_cpu() -> types.SimpleNamespace:
     from .kernels import cpu
 
-    ns = types.SimpleNamespace(name="cpu", empty=np.empty, zeros=np.zeros)
+    # keeps_cols: conv2d_forward can hand its im2col matrix to conv2d_backward_kernel (see kernels/cpu.py).
+    ns = types.SimpleNamespace(name="cpu", empty=np.empty, zeros=np.zeros, keeps_cols=True)
     for fn in cpu.__all__:
         setattr(ns, fn, getattr(cpu, fn))
     return ns

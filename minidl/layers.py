@@ -568,6 +568,8 @@ class Conv2D(_ActivationMixin, Layer):
         return F.conv2d(x, self.kernel, self.bias, self.strides, self.padding)
 
     def call(self, x, training=False):
+        if self.activation_name == "relu":  # fused into the conv: no extra pass, no extra array
+            return F.conv2d(x, self.kernel, self.bias, self.strides, self.padding, activation="relu")
         return self._act(F.conv2d(x, self.kernel, self.bias, self.strides, self.padding))
 
     def compute_output_shape(self, input_shape):

@@ -35,6 +35,47 @@ def test_conv2d_gradcheck(case, seed, bias):
     assert F.conv2d(x, k, strides=strides, padding=padding).shape == (xs[0], oh, F.conv2d_output_shape(xs, ks, strides, padding)[2], ks[3])
 
 
+@given(case=conv_cases(), seed=seeds)
+def test_conv2d_fused_relu_equals_relu_of_conv2d(case, seed):
+    xs, ks, strides, padding = case
+    x, k, b = array_for(xs, seed), array_for(ks, seed + 1), array_for((ks[3],), seed + 2)
+    fused = F.conv2d(x, k, b, strides, padding, activation="relu")
+    np.testing.assert_allclose(fused.data, F.relu(F.conv2d(x, k, b, strides, padding)).data, rtol=1e-12)
+    # Away from the kink (|pre-activation| > 1e-3), the fused op's gradients are the finite differences'.
+    assume(np.abs(F.conv2d(x, k, b, strides, padding).data).min() > 1e-3)
+    assert gradcheck(lambda *a: F.conv2d(*a, strides=strides, padding=padding, activation="relu"), x, k, b)
+
+
+def test_conv2d_keeps_no_im2col_buffer_without_grad():
+    from minidl import no_grad
+    from minidl.functional.conv import Conv2D
+
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 6, 6, 3)))
+    k = Tensor(np.random.default_rng(1).standard_normal((3, 3, 3, 4)), requires_grad=True)
+    seen = []
+    orig = Conv2D.forward
+
+    def spy(self, *a, **kw):
+        out = orig(self, *a, **kw)
+        seen.append(self.cols is not None)
+        return out
+
+    Conv2D.forward = spy
+    try:
+        with no_grad():
+            F.conv2d(x, k)
+        y = F.conv2d(x, k)
+    finally:
+        Conv2D.forward = orig
+    assert seen == [False, True]
+    y.sum().backward()  # the kept matrix gives the kernel gradient of a rebuilt one
+    from minidl.kernels import cpu
+
+    want = np.empty(k.shape)
+    cpu.conv2d_backward_kernel(x.data, np.ones(y.shape), want, 1, 1, 0, 0)
+    np.testing.assert_allclose(k.grad, want, rtol=1e-12)
+
+
 @given(n=st.integers(1, 2), h=st.integers(1, 7), w=st.integers(1, 7), c=st.integers(1, 3),
        k=st.integers(1, 3), s=st.one_of(st.none(), st.integers(1, 3)), padding=st.sampled_from(["valid", "same"]),
        seed=seeds)
@@ -167,6 +208,7 @@ def test_non_contiguous_input_gives_the_same_result():
     (lambda: F.conv2d(np.ones((5, 5, 1)), np.ones((3, 3, 1, 2))), "x must be 4-D"),
     (lambda: F.conv2d(np.ones((1, 5, 5, 1)), np.ones((3, 3, 2))), "kernel must be 4-D"),
     (lambda: F.conv2d(np.ones((1, 5, 5, 3)), np.ones((3, 3, 1, 2))), "channel mismatch"),
+    (lambda: F.conv2d(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 2)), activation="gelu"), "activation"),
     (lambda: F.conv2d(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 2))), "bigger than the input"),
     (lambda: F.conv2d(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 2)), strides=0), "strides must be positive"),
     (lambda: F.conv2d(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 2)), padding="full"), "unknown padding"),

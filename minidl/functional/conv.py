@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, is_grad_enabled
 from ..kernels.shapes import as_pair, conv_output_size
 from ._boundary import as_tensor, contiguous, same_device
 
@@ -82,29 +82,53 @@ def pool2d_output_shape(input_shape: tuple, pool_size: Any = 2, strides: Any = N
 
 
 class Conv2D(Function):
-    """y = conv2d(x, w) + b. Inputs x (N,H,W,C), w (KH,KW,C,F), optional b (F,)."""
+    """y = act(conv2d(x, w) + b). Inputs x (N,H,W,C), w (KH,KW,C,F), optional b (F,); act 'linear' or 'relu'.
 
-    def forward(self, x, w, b=None, strides=(1, 1), padding="valid"):
+    ReLU is fused because a conv layer is almost always followed by one: the activation runs in place on
+    the output (no second (N,OH,OW,F) array) and its backward mask is ``y > 0``, which equals
+    ``pre-activation > 0``, so nothing else needs keeping.
+    """
+
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear"):
         B = backend.of(x)
-        n, h, wd, _ = x.shape
+        n, h, wd, c = x.shape
         kh, kw, _, f = w.shape
         oh, ow, ph, pw = _spatial(h, wd, (kh, kw), strides, padding)
         self.B, self.x, self.w, self.has_bias = B, x, w, b is not None
         self.geom = (strides[0], strides[1], ph, pw)
         out = B.empty((n, oh, ow, f), dtype=x.dtype)
-        B.conv2d_forward(x, w, b if b is not None else B.zeros(f, dtype=x.dtype), out, *self.geom)
+        bias = b if b is not None else B.zeros(f, dtype=x.dtype)
+        self.cols = None
+        if getattr(B, "keeps_cols", False) and self.needs_input_grad[1] and is_grad_enabled():
+            # Keep the im2col matrix for the kernel gradient: building it costs as much as a GEMM.
+            self.cols = B.empty((n * oh * ow, kh * kw * c), dtype=x.dtype)
+            B.conv2d_forward(x, w, bias, out, *self.geom, cols=self.cols)
+        else:
+            B.conv2d_forward(x, w, bias, out, *self.geom)
+        self.out = None
+        if activation == "relu":
+            B.relu_forward(out, out)
+            self.out = out
         return out
 
     def backward(self, dy):
         B, x, w = self.B, self.x, self.w
         dy = np.ascontiguousarray(dy) if isinstance(dy, np.ndarray) else dy
+        if self.out is not None:  # through the fused ReLU first
+            dpre = B.empty(dy.shape, dtype=dy.dtype)
+            B.relu_backward(self.out, dy, dpre)
+            dy = dpre
         dx = dw = db = None
         if self.needs_input_grad[0]:
             dx = B.empty(x.shape, dtype=x.dtype)
             B.conv2d_backward_input(dy, w, dx, *self.geom)
         if self.needs_input_grad[1]:
             dw = B.empty(w.shape, dtype=w.dtype)
-            B.conv2d_backward_kernel(x, dy, dw, *self.geom)
+            if self.cols is not None:
+                B.conv2d_backward_kernel(x, dy, dw, *self.geom, cols=self.cols)
+            else:
+                B.conv2d_backward_kernel(x, dy, dw, *self.geom)
+        self.cols = None
         if self.has_bias:
             if self.needs_input_grad[2]:
                 db = B.empty((w.shape[3],), dtype=w.dtype)
@@ -113,7 +137,8 @@ class Conv2D(Function):
         return dx, dw
 
 
-def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1, padding: str = "valid") -> Tensor:
+def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1, padding: str = "valid",
+           activation: str | None = None) -> Tensor:
     """2-D convolution of NHWC images.
 
     Args:
@@ -122,14 +147,18 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
         bias: optional (C_out,).
         strides: int or pair (sh, sw), > 0.
         padding: 'valid' (no padding) or 'same' (output size ceil(H / s); extra padding bottom/right).
+        activation: None / 'linear', or 'relu' (fused: applied in place, its gradient from the output).
 
     Returns:
         (N, OH, OW, C_out).
 
     Raises:
         ValueError: naming the argument for a wrong rank, a channel mismatch, a bias of the wrong shape,
-            strides <= 0, an unknown padding, or a kernel larger than the input under 'valid'.
+            strides <= 0, an unknown padding or activation, or a kernel larger than the input under 'valid'.
     """
+    act = "linear" if activation is None else activation
+    if act not in ("linear", "relu"):
+        raise ValueError(f"conv2d: activation must be None, 'linear' or 'relu', got {activation!r}")
     x, kernel = as_tensor(x), as_tensor(kernel)
     same_device("conv2d", x, kernel, bias)
     if x.ndim != 4:
@@ -150,7 +179,7 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any =
         if bias.shape != (kernel.shape[3],):
             raise ValueError(f"conv2d: bias must have shape ({kernel.shape[3]},), got {bias.shape}")
         args.append(contiguous(bias, dt))
-    return Conv2D.apply(*args, strides=s, padding=padding)
+    return Conv2D.apply(*args, strides=s, padding=padding, activation=act)
 
 
 def _transpose_spatial(h: int, w: int, k: tuple[int, int], s: tuple[int, int],

@@ -84,6 +84,14 @@ def test_conv2d_matches_reference(case):
     ref.conv2d_backward_kernel(abs(x64), abs(dy64), dk_mag, *args)
     close(dk, dk_ref, dt, dk_mag)
 
+    # The kept-im2col path (conv2d_forward(cols=...) feeding conv2d_backward_kernel(cols=...)) agrees too.
+    cols = np.full((n * oh * ow, kh * kw * c), np.nan, dt)
+    y2, dk2 = np.empty_like(y), np.full(k.shape, np.nan, dt)
+    cpu.conv2d_forward(x, k, b, y2, *args, cols=cols)
+    cpu.conv2d_backward_kernel(x, dy, dk2, *args, cols=cols)
+    close(y2, y_ref, dt, y_mag)
+    close(dk2, dk_ref, dt, dk_mag)
+
     db, db_ref = np.full(f, np.nan, dt), np.empty(f)
     cpu.conv2d_backward_bias(dy, db)
     ref.conv2d_backward_bias(dy64, db_ref)
@@ -103,6 +111,15 @@ def test_conv2d_direct_and_gemm_paths_agree():
         cpu.conv2d_forward(x, w, b, y, 1, 1, ph, ph)
         ref.conv2d_forward(x, w, b, y_ref, 1, 1, ph, ph)
         np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_rejects_a_cols_buffer_of_the_wrong_shape_or_dtype():
+    x, w, out = np.zeros((2, 5, 5, 3)), np.zeros((3, 3, 3, 4)), np.zeros((2, 3, 3, 4))
+    for cols in (np.zeros((18, 26)), np.zeros((18, 27), np.float32), np.zeros((27, 18)).T):
+        with pytest.raises(ValueError, match="cols must be"):
+            cpu.conv2d_forward(x, w, np.zeros(4), out, 1, 1, 0, 0, cols=cols)
+        with pytest.raises(ValueError, match="cols must be"):
+            cpu.conv2d_backward_kernel(x, out, np.zeros_like(w), 1, 1, 0, 0, cols=cols)
 
 
 def test_conv2d_rejects_non_contiguous_output():
