@@ -387,8 +387,12 @@ def conv2d_backward_bias(dy: np.ndarray, db: np.ndarray) -> None:
 # ----------------------------------------------------------------------------------------------------
 @njit(parallel=True, **_JIT)
 def _maxpool_fwd(x, out, argmax, kh, kw, sh, sw, ph, pw):
+    """Parallel over (n, output row); the innermost loop runs over the C contiguous channels, so it
+    compares C windows at once (vectorized, with unsigned indices as in :func:`_im2col`)."""
     n, h, w, c = x.shape
     oh, ow = out.shape[1], out.shape[2]
+    xf, of, af = x.reshape(-1), out.reshape(-1), argmax.reshape(-1)
+    uc = uint64(c)
     for r in prange(n * oh):
         b = r // oh
         i = r - b * oh
@@ -397,36 +401,39 @@ def _maxpool_fwd(x, out, argmax, kh, kw, sh, sw, ph, pw):
         for j in range(ow):
             w0 = max(j * sw - pw, 0)
             w1 = min(j * sw - pw + kw, w)
-            for ch in range(c):
-                # The first valid cell seeds the max; later cells replace it only if strictly greater,
-                # so ties keep the first maximum in row-major order. Padded cells are outside [h0, h1).
-                best = x[b, h0, w0, ch]
-                best_idx = h0 * w + w0
-                for hi in range(h0, h1):
-                    for wi in range(w0, w1):
-                        v = x[b, hi, wi, ch]
-                        if v > best:
-                            best = v
-                            best_idx = hi * w + wi
-                out[b, i, j, ch] = best
-                argmax[b, i, j, ch] = best_idx
+            o = uint64(((b * oh + i) * ow + j) * c)
+            # The first valid cell seeds the max; later cells replace it only if strictly greater, so
+            # ties keep the first maximum in row-major order. Padded cells are outside [h0, h1) x [w0, w1).
+            s0 = uint64(((b * h + h0) * w + w0) * c)
+            first = h0 * w + w0
+            for ch in range(uc):
+                of[o + ch] = xf[s0 + ch]
+                af[o + ch] = first
+            for hi in range(h0, h1):
+                for wi in range(w0, w1):
+                    if hi == h0 and wi == w0:
+                        continue
+                    s1 = uint64(((b * h + hi) * w + wi) * c)
+                    cell = hi * w + wi
+                    for ch in range(uc):
+                        v = xf[s1 + ch]
+                        gt = v > of[o + ch]
+                        of[o + ch] = v if gt else of[o + ch]
+                        af[o + ch] = cell if gt else af[o + ch]
 
 
 @njit(parallel=True, **_JIT)
 def _maxpool_bwd(dy, argmax, dx):
     n, h, w, c = dx.shape
     oh, ow = dy.shape[1], dy.shape[2]
+    dyf, af, dxf = dy.reshape(-1), argmax.reshape(-1), dx.reshape(-1)
+    img, cells, uc = h * w * c, oh * ow, uint64(c)
     for b in prange(n):  # image b owns dx[b]: overlapping windows accumulate without races
-        for hi in range(h):
-            for wi in range(w):
-                for ch in range(c):
-                    dx[b, hi, wi, ch] = 0
-        for i in range(oh):
-            for j in range(ow):
-                for ch in range(c):
-                    idx = argmax[b, i, j, ch]
-                    hi = idx // w
-                    dx[b, hi, idx - hi * w, ch] += dy[b, i, j, ch]
+        dxf[b * img:(b + 1) * img] = 0
+        for cell in range(cells):
+            o = uint64((b * cells + cell) * c)
+            for ch in range(uc):
+                dxf[uint64((b * h * w + af[o + ch]) * c) + ch] += dyf[o + ch]
 
 
 def maxpool2d_forward(x: np.ndarray, out: np.ndarray, argmax: np.ndarray,
