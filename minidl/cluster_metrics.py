@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 __all__ = ["cluster_accuracy", "normalized_mutual_info_score", "adjusted_rand_score", "contingency_matrix"]
 
@@ -42,6 +41,8 @@ def cluster_accuracy(y_true: Any, y_pred: Any) -> float:
     the unmatched clusters count as wrong, with fewer the unmatched classes do.
     """
     n = contingency_matrix(y_true, y_pred)
+    from scipy.optimize import linear_sum_assignment  # lazy: scipy.optimize takes ~0.5 s to import
+
     rows, cols = linear_sum_assignment(n, maximize=True)
     return float(n[rows, cols].sum() / n.sum())
 
