@@ -28,11 +28,10 @@ this is the "full" correlation of dy with the spatially flipped kernel, which is
 forward correlation. It runs in parallel over the batch: image ``n`` owns ``dx[n]``, so no two threads
 write the same element.
 
-Shape-dependent choice for the forward pass: when the window depth ``KH*KW*C`` is tiny (<= 4, e.g. a
-1x1 or 2x2 convolution of a single channel) the ``cols`` buffer is no smaller than the work, so a direct
-loop (parallel over output rows, no ``cols``, no GEMM) is used; otherwise im2col + one GEMM, which
-measured faster even for the C = 1 first layers of LeNet-5 (depth 25) and the Keras MNIST CNN (depth 9).
-See ``_DIRECT_MAX_DEPTH`` for the numbers.
+One path for every shape: im2col + one GEMM. A direct loop (no ``cols``, no GEMM) measured faster only
+for windows of depth KH*KW*C <= 4 (a 2x2 conv of one channel: 0.41 vs 0.56 ms at batch 64), not worth a
+second kernel to compile and test; for everything else, including the C = 1 first layers of LeNet-5
+(depth 25) and the Keras MNIST CNN (depth 9), im2col + GEMM was 1.5-6x faster.
 
 Max-pooling routes each window's gradient to its argmax, the FIRST maximum in row-major window order
 (strict ``>`` while scanning); padded cells are never candidates. ``maxpool2d_backward`` is parallel over
@@ -68,13 +67,6 @@ __all__ = [
 ]
 
 _JIT = dict(cache=True, fastmath=False)
-# Forward convolutions whose window depth KH*KW*C is at most this use the direct loop (no im2col buffer,
-# no GEMM); deeper ones use im2col + one GEMM. Measured single-threaded at batch 64, float32
-# (bench/kernels.py shapes): depth 4 (2x2, C=1, F=8) direct 0.41 ms vs im2col+GEMM 0.56 ms; depth 9
-# (3x3, C=1, F=32) direct 1.51 ms vs 0.92 ms; depth 25 (5x5, C=1, F=6) direct 3.7 ms vs 1.9 ms;
-# deeper layers are 4-6x faster as a GEMM. The direct loop's inner loop (over F) is too short for SIMD,
-# so it only pays when the im2col buffer is barely bigger than the input.
-_DIRECT_MAX_DEPTH = 4
 
 
 _tls = threading.local()
@@ -123,9 +115,9 @@ def _padded_size(size: int, out: int, k: int, s: int, pad: int) -> int:
     return max((out - 1) * s + k, size + pad)
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def _pad_nhwc(x, ph, pw, xp):
-    """xp = x placed at offset (ph, pw) in a zero (N, HP, WP, C) array; parallel over the batch.
+    """xp = x placed at offset (ph, pw) in a zero (N, HP, WP, C) array (a serial copy: cheap next to the GEMM).
 
     Padding once up front (a copy the size of the input) lets :func:`_im2col` and :func:`_col2im` run
     without a single bounds test in their inner loops.
@@ -136,7 +128,7 @@ def _pad_nhwc(x, ph, pw, xp):
     pf = xp.reshape(-1)
     img = hp * wp * c
     row = uint64(w * c)
-    for b in prange(n):
+    for b in range(n):
         pf[b * img:(b + 1) * img] = 0
         for i in range(h):
             src = uint64((b * h + i) * w * c)
@@ -196,15 +188,15 @@ def _col2im(dcols, kh, kw, sh, sw, oh, ow, dxp):
                         df[dst + t] += dcols[src + t]
 
 
-@njit(parallel=True, **_JIT)
+@njit(**_JIT)
 def _crop(dxp, ph, pw, dx):
-    """dx = dxp[:, ph:ph+H, pw:pw+W, :] (drops the gradient that fell on padding); parallel over n."""
+    """dx = dxp[:, ph:ph+H, pw:pw+W, :] (drops the gradient that fell on padding)."""
     n, h, w, c = dx.shape
     hp, wp = dxp.shape[1], dxp.shape[2]
     pf = dxp.reshape(-1)
     df = dx.reshape(-1)
     row = uint64(w * c)
-    for b in prange(n):
+    for b in range(n):
         for i in range(h):
             src = uint64(((b * hp + i + ph) * wp + pw) * c)
             dst = uint64((b * h + i) * w * c)
@@ -222,32 +214,6 @@ def _padded_input(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, ph: int, pw
     xp = np.empty((n, hp, wp, c), dtype=x.dtype)
     _pad_nhwc(x, ph, pw, xp)
     return xp
-
-
-@njit(parallel=True, **_JIT)
-def _conv_direct(x, w, bias, out, sh, sw, ph, pw):
-    """Direct forward convolution for shallow windows; parallel over (n, output row)."""
-    n, h, wd, c = x.shape
-    kh, kw, _, f = w.shape
-    oh, ow = out.shape[1], out.shape[2]
-    for r in prange(n * oh):
-        b = r // oh
-        i = r - b * oh
-        for j in range(ow):
-            for k in range(f):
-                out[b, i, j, k] = bias[k]
-            for p in range(kh):
-                hi = i * sh - ph + p
-                if hi < 0 or hi >= h:
-                    continue
-                for q in range(kw):
-                    wi = j * sw - pw + q
-                    if wi < 0 or wi >= wd:
-                        continue
-                    for ch in range(c):
-                        xv = x[b, hi, wi, ch]
-                        for k in range(f):
-                            out[b, i, j, k] += xv * w[p, q, ch, k]
 
 
 @njit(parallel=True, **_JIT)
@@ -310,9 +276,6 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
     kh, kw, c, _ = w.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
     depth = kh * kw * c
-    if depth <= _DIRECT_MAX_DEPTH and cols is None:
-        _conv_direct(x, w, b, out, sh, sw, ph, pw)
-        return
     cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
     _im2col(_padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow), kh, kw, sh, sw, oh, ow, cols.reshape(-1))
     out2 = out.reshape(n * oh * ow, f)
