@@ -1,0 +1,125 @@
+"""The autoencoder course examples run end to end (``--quick``), print their metrics and write their figures.
+
+As in ``test_examples_classify.py`` the scripts run in this process through ``runpy`` (as ``__main__`` with
+``sys.argv`` set as a user would type it): a subprocess per script would load the Numba kernels again.
+The quick runs train for one epoch on a few hundred digits, so only ranges and the sanity relations that hold
+even then are asserted; the full-run numbers are recorded in each script's docstring.
+"""
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")  # before any script imports pyplot: no display in the tests
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(script: str, args: list[str], monkeypatch, capsys) -> dict[str, float]:
+    """Runs ``examples/<script> args`` as ``__main__``; returns its printed ``key value`` metric lines."""
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    metrics = {}
+    for line in capsys.readouterr().out.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            try:
+                metrics[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    return metrics
+
+
+def assert_pngs(folder: Path, names: list[str]) -> None:
+    for name in names:
+        path = folder / name
+        assert path.exists(), f"{name} was not written"
+        assert path.stat().st_size > 1000, f"{name} is suspiciously small"
+
+
+def test_conv_autoencoder_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("conv_autoencoder.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert m["code_floats"] == 7 * 7 * 2
+    assert m["compression_ratio"] == 8.0
+    assert m["conv_params"] < m["dense_params"] / 10  # weight sharing: far fewer weights than the dense AE
+    for key in ("conv_test_mse", "dense_test_mse", "mean_image_mse"):
+        assert 0.0 < m[key] < 1.0
+    assert_pngs(tmp_path, ["reconstructions_conv.png", "reconstructions_dense.png", "conv_codes.png"])
+
+
+def test_overcomplete_autoencoder_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("overcomplete_autoencoder.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert 0.05 < m["input_noisy_mse"] < 0.2  # N(0, 0.5^2) noise clipped to [0, 1] on mostly black digits
+    for kind in ("plain", "sparse", "denoise"):
+        for metric in ("clean_mse", "noisy_mse", "active"):
+            assert 0.0 <= m[f"{kind}_{metric}"] <= 1.0, (kind, metric)
+        assert 0.0 <= m[f"{kind}_noise_gain"] < 2.0
+    names = [f"features_{k}.png" for k in ("plain", "sparse", "denoise")]
+    names += [f"noisy_reconstructions_{k}.png" for k in ("plain", "sparse", "denoise")]
+    assert_pngs(tmp_path, names)
+
+
+def test_latent_2d_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("latent_2d.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    for key in ("ae_knn_acc", "pca_knn_acc"):
+        assert 0.0 <= m[key] <= 1.0
+    for key in ("ae_silhouette", "pca_silhouette"):
+        assert -1.0 <= m[key] <= 1.0
+    assert m["pca_knn_acc"] > 0.2  # PCA needs no training: its 2-D map is far above chance (0.1) already
+    assert 0.0 < m["pca_explained_var"] < 1.0
+    assert_pngs(tmp_path, ["latent_2d.png", "latent_2d_reconstructions.png"])
+
+
+def test_latent_2d_helpers():
+    # The hand-written kNN and silhouette against cases with a known answer.
+    ns = runpy.run_path(str(EXAMPLES / "latent_2d.py"), run_name="latent_2d")
+    z = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    y = np.array([0, 0, 1, 1])
+    # a = 1 for every point, b = mean distance to the other pair = (10 + sqrt(101)) / 2.
+    b = (10.0 + np.sqrt(101.0)) / 2
+    assert np.isclose(ns["silhouette"](z, y), (b - 1.0) / b)
+    assert ns["silhouette"](z, np.array([0, 1, 0, 1])) < 0  # a labelling across the clusters is negative
+    assert ns["knn_accuracy"](z, y, np.array([[0.2, 0.5], [9.0, 0.5]]), np.array([0, 1]), k=1) == 1.0
+
+
+def test_image_search_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("image_search.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    for key in ("p@10_pixels", "p@10_pca32", "p@10_codes"):
+        assert 0.0 <= m[key] <= 1.0
+    assert m["p@10_pixels"] > 0.4  # pixel search needs no training; far above chance (0.1) on 512 digits
+    assert 0 < m["codes_live_units"] <= 32
+    assert_pngs(tmp_path, ["search_pixels.png", "search_codes.png"])
+
+
+def test_image_search_nearest():
+    ns = runpy.run_path(str(EXAMPLES / "image_search.py"), run_name="image_search")
+    rng = np.random.default_rng(0)
+    db, q = rng.normal(size=(50, 5)), rng.normal(size=(7, 5))
+    brute = np.argsort(((q[:, None, :] - db[None]) ** 2).sum(-1), axis=1)[:, :10]
+    np.testing.assert_array_equal(ns["nearest"](q, db, 10), brute)
+    assert ns["precision_at_k"](np.array([[0, 1], [2, 3]]), np.array([5, 5, 6, 5]), np.array([5, 6])) == 0.75
+
+
+def test_anomaly_detection_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("anomaly_detection.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert m["holdout_digit"] == 8
+    for key in ("auc_heldout", "auc_corrupted", "auc_noise", "auc_heldout_baseline", "auc_corrupted_baseline"):
+        assert 0.0 <= m[key] <= 1.0
+    assert m["auc_noise_baseline"] > 0.95  # uniform noise is far from the mean digit, even untrained
+    assert_pngs(tmp_path, ["worst_reconstructed.png", "score_histogram.png"])
+
+
+def test_roc_auc_rank_formula():
+    auc = runpy.run_path(str(EXAMPLES / "anomaly_detection.py"), run_name="anomaly_detection")["roc_auc"]
+    assert auc(np.array([0.1, 0.2]), np.array([0.3, 0.4])) == 1.0
+    assert auc(np.array([0.3, 0.4]), np.array([0.1, 0.2])) == 0.0
+    assert auc(np.array([0.5, 0.5]), np.array([0.5])) == 0.5  # ties count one half
+    # Against the definition: the fraction of (normal, anomaly) pairs ordered correctly, ties 1/2.
+    rng = np.random.default_rng(0)
+    n, a = rng.integers(0, 5, 30).astype(float), rng.integers(2, 7, 20).astype(float)
+    pairs = (a[None, :] > n[:, None]).mean() + 0.5 * (a[None, :] == n[:, None]).mean()
+    assert np.isclose(auc(n, a), pairs)
