@@ -20,10 +20,11 @@ Recorded (full run: 4,000 train / 1,000 test digits, 10 epochs, batch 32, seed 0
     conv_test_mse   0.0090   conv AE, 2,931 weights, code 7x7x2 = 98 floats (ratio 8.0)
     dense_test_mse  0.0093   dense AE 784-256-98-256-784, 452,978 weights, same code size
     mean_image_mse  0.0672   "reconstructing" every test digit by the mean training digit
-    training time   227 s conv against 21 s dense (single-threaded BLAS / Numba, cores shared with other jobs)
+    training time   75 s conv against 10 s dense (single-threaded BLAS / Numba, cores shared with other
+                    jobs; 227 s against 21 s under heavier load)
 
 So the convolutional autoencoder reconstructs as well as the dense one (0.0090 vs 0.0093 MSE) with 155x
-fewer weights, but costs ~10x more compute per image here: every weight is used at every pixel. Its code
+fewer weights, but costs 7-10x more time per image here: every weight is used at every pixel. Its code
 stays an image (``conv_codes.png``): each 7x7 channel is a coarse, blurred map of where the strokes are.
 """
 from __future__ import annotations
