@@ -10,19 +10,20 @@ centre to the mean of its samples); neither step can increase ``J``, so the iner
 
 Implementation notes (why it looks the way it does):
 
-* Squared distances come from ONE matrix product per iteration, ``‖x‖² − 2 x·c + ‖c‖²``, done by BLAS at the
-  top level of the Numba function. BLAS is never called inside a ``prange`` loop: nested OpenBLAS and Numba
-  thread pools can dead-lock.
+* One pass over the data per iteration: each sample's ``k`` squared distances ``‖x‖² − 2 x·c + ‖c‖²`` (``‖x‖²``
+  precomputed once per fit), its nearest centre AND its addition to that centre's running sum are done
+  together while the sample is in cache (:func:`_lloyd_step`), so X is read from memory once per iteration.
 * Every parallel loop writes only to output owned by its iteration (a sample's label, a thread's partial sum,
-  a cluster's total), so there are no data races and no atomics.
-* The product runs in the input's float dtype (float32 stays float32, half the memory traffic); the norms,
-  centre sums, shifts and inertia are accumulated in float64, so float32 input still converges like float64.
+  a cluster's total), so there are no data races and no atomics. No BLAS is called inside Numba's threads
+  (nested OpenBLAS and Numba thread pools can dead-lock); the dot products are plain SIMD loops.
+* The dot products run in the input's float dtype (float32 stays float32, like scikit-learn's float32 GEMM);
+  the norms, centre sums, shifts and inertia are accumulated in float64, so float32 input still converges like
+  float64. Buffers are allocated once per run, not once per iteration.
 """
 from __future__ import annotations
 
-import contextlib
 import warnings
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from numba import get_num_threads, njit, prange
@@ -38,90 +39,198 @@ class NotFittedError(ValueError, AttributeError):
 # Numba kernels
 # --------------------------------------------------------------------------------------------------------------
 
+# Floating-point flags for the dot-product loops: "reassoc" lets LLVM split a sum into several SIMD partial sums
+# (without it a reduction loop runs one scalar add at a time), "contract" lets it use fused multiply-adds. Both
+# only change round-off (at the level of float32's own 1e-7), never which samples are summed.
+_FAST = {"reassoc", "contract"}
+
+
+@njit(parallel=True, fastmath=_FAST, cache=True)
+def _sq_norms(X):  # pragma: no cover - compiled
+    """``‖x_i‖²`` of every row, accumulated in float64: ``(n, d) -> (n,)``. Computed once per fit."""
+    n, d = X.shape
+    out = np.empty(n)
+    for i in prange(n):
+        s = 0.0
+        for f in range(d):
+            v = np.float64(X[i, f])
+            s += v * v
+        out[i] = s
+    return out
+
 
 @njit(cache=True)
-def _distance_products(X, centers):  # pragma: no cover - compiled
-    """The one GEMM of an iteration: ``g = X · Cᵀ`` ``(n, k)`` in X's dtype, plus ``‖c_j‖²`` ``(k,)`` in float64.
-
-    Called at the top level (never inside ``prange``): BLAS called from Numba worker threads can dead-lock.
-    """
+def _prepare_centers(centers, centers_x, c_sq):  # pragma: no cover - compiled
+    """Copy the float64 ``centers`` ``(k, d)`` into ``centers_x`` (X's dtype) and write ``c_sq[j] = ‖c_j‖²``."""
     k, d = centers.shape
-    c_sq = np.zeros(k)
     for j in range(k):
         s = 0.0
         for f in range(d):
-            s += centers[j, f] * centers[j, f]
+            c = centers[j, f]
+            centers_x[j, f] = c
+            s += c * c
         c_sq[j] = s
-    ct = np.ascontiguousarray(centers.T).astype(X.dtype)
-    return np.dot(X, ct), c_sq
 
 
-@njit(parallel=True, cache=True)
-def _assign_and_sum(X, x_sq, g, c_sq, labels, min_dist, n_chunks, do_sums):  # pragma: no cover - compiled
-    """Assignment step (and, if ``do_sums``, the update-step sums) in ONE parallel region.
+@njit(fastmath=_FAST, cache=True)
+def _row_dots(X, i, centers_x, dots):  # pragma: no cover - compiled
+    """``dots[j] = x_i · c_j`` for every centre, accumulated in X's dtype (float32 stays float32).
 
-    Samples are split into ``n_chunks`` contiguous blocks, one per thread. A thread writes the labels and
-    distances of its own samples and accumulates them into its own ``(k, d)`` slab and its own inertia slot, so
-    nothing is shared; the slabs are reduced serially afterwards (``n_chunks · k · d`` adds, negligible).
+    Four centres per sweep over the row: each loaded ``x_i[f]`` then feeds four multiply-adds instead of one,
+    which makes this loop about 1.25x faster than four separate dot products (they are limited by loads, not
+    by arithmetic). Each accumulator starts from its first product so that it has X's dtype.
+    """
+    k, d = centers_x.shape
+    j = 0
+    while j + 4 <= k:
+        x = X[i, 0]
+        d0 = x * centers_x[j, 0]
+        d1 = x * centers_x[j + 1, 0]
+        d2 = x * centers_x[j + 2, 0]
+        d3 = x * centers_x[j + 3, 0]
+        for f in range(1, d):
+            x = X[i, f]
+            d0 += x * centers_x[j, f]
+            d1 += x * centers_x[j + 1, f]
+            d2 += x * centers_x[j + 2, f]
+            d3 += x * centers_x[j + 3, f]
+        dots[j] = d0
+        dots[j + 1] = d1
+        dots[j + 2] = d2
+        dots[j + 3] = d3
+        j += 4
+    while j < k:  # the last k mod 4 centres, one at a time
+        dot = X[i, 0] * centers_x[j, 0]
+        for f in range(1, d):
+            dot += X[i, f] * centers_x[j, f]
+        dots[j] = dot
+        j += 1
+
+
+@njit(parallel=True, fastmath=_FAST, cache=True)
+def _lloyd_step(  # pragma: no cover - compiled
+    X, x_sq, centers_x, c_sq, labels, min_dist, part_sums, part_counts, sums, counts
+):
+    """One pass over the data: the assignment step AND the update-step sums of Lloyd's algorithm.
+
+    Why one pass: a 784-D float32 row is 3 KB. Reading it once, computing its ``k`` distances while it sits in
+    the L1 cache and adding it to its new cluster's sum right away reads X from memory once per iteration
+    instead of twice (a distance GEMM followed by a separate summing pass). This is what scikit-learn does
+    with its chunks of 256 samples; here a chunk is simply a thread's block of consecutive rows.
+
+    Distances use ``‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖²``: ``‖x‖²`` is precomputed once per fit, ``‖c‖²`` once per
+    iteration, so each (sample, centre) pair costs one dot product in X's dtype (float32 stays float32, as in
+    scikit-learn's float32 GEMM). The nearest centre only needs ``‖c_j‖² − 2 x·c_j``.
+
+    Parallelism without races: ``prange`` runs one block of rows per thread, and block ``t`` writes only its
+    own rows of ``labels``/``min_dist`` and its own slab ``part_sums[t]``/``part_counts[t]``; the slabs are
+    added up serially at the end (``n_threads · k · d`` adds, negligible). The slabs are allocated once per fit
+    by the caller, not once per iteration. No BLAS is called here: BLAS inside ``prange`` can dead-lock
+    (two thread pools). The SIMD dot products of :func:`_row_dots` matched scikit-learn's chunked float32 GEMM
+    on 784-D MNIST with k = 10 (bench/RESULTS.md); for hundreds of centres a blocked GEMM would win, as the
+    centres then no longer fit in the L1/L2 cache.
 
     Args:
-        X: ``(n, d)`` samples; x_sq: ``(n,)`` ``‖x_i‖²``; g: ``(n, k)`` ``x_i · c_j``; c_sq: ``(k,)`` ``‖c_j‖²``.
-        labels: ``(n,)`` int64, written ``argmin_j ‖x_i − c_j‖²`` (= ``argmin_j ‖c_j‖² − 2 x_i·c_j``).
-        min_dist: ``(n,)`` float64, written ``min_j ‖x_i − c_j‖²`` clamped at 0 against round-off.
+        X: ``(n, d)`` float32/float64 samples; x_sq: ``(n,)`` ``‖x_i‖²``.
+        centers_x: ``(k, d)`` centres in X's dtype; c_sq: ``(k,)`` float64 ``‖c_j‖²``.
+        labels: ``(n,)`` int64, in: the previous labels (−1 before the first step), out: ``argmin_j ‖x_i − c_j‖²``.
+        min_dist: ``(n,)`` float64, out: ``min_j ‖x_i − c_j‖²`` (clamped at 0 against round-off).
+        part_sums, part_counts: ``(n_threads, k, d)`` float64 / ``(n_threads, k)`` int64 scratch slabs.
+        sums, counts: ``(k, d)`` float64 / ``(k,)`` int64, out: per-cluster sums of samples and sizes.
 
     Returns:
-        ``(inertia, sums (k, d) float64, counts (k,) int64)``; sums and counts are zero when not ``do_sums``.
+        ``(inertia, n_changed)``: ``Σ_i min_dist_i`` and how many labels changed (0 means converged), counted
+        here so that convergence needs no extra pass over the labels.
     """
     n, d = X.shape
     k = c_sq.shape[0]
-    n_chunks = max(1, min(n_chunks, n))
-    step = (n + n_chunks - 1) // n_chunks
-    part = np.zeros((n_chunks, k, d if do_sums else 0))
-    part_n = np.zeros((n_chunks, k), dtype=np.int64)
-    part_j = np.zeros(n_chunks)
-    for t in prange(n_chunks):
-        lo = t * step
-        hi = min(n, lo + step)
-        acc = 0.0
-        for i in range(lo, hi):
+    n_blocks = part_sums.shape[0]
+    step = (n + n_blocks - 1) // n_blocks
+    part_inertia = np.zeros(n_blocks)
+    part_changed = np.zeros(n_blocks, dtype=np.int64)
+    for t in prange(n_blocks):
+        my_sums = part_sums[t]
+        my_counts = part_counts[t]
+        my_sums[:] = 0.0
+        my_counts[:] = 0
+        dots = np.empty(k)  # x_i · c_j of the current sample
+        inertia = 0.0
+        changed = 0
+        for i in range(t * step, min(n, (t + 1) * step)):
+            # assignment: nearest centre by ‖c_j‖² − 2 x·c_j
+            _row_dots(X, i, centers_x, dots)
             best = np.inf
             best_j = 0
             for j in range(k):
-                dj = c_sq[j] - 2.0 * g[i, j]
-                if dj < best:
-                    best = dj
+                dist = c_sq[j] - 2.0 * dots[j]
+                if dist < best:
+                    best = dist
                     best_j = j
-            labels[i] = best_j
+            if labels[i] != best_j:
+                changed += 1
+                labels[i] = best_j
             v = x_sq[i] + best
             v = v if v > 0.0 else 0.0
             min_dist[i] = v
-            acc += v
-            if do_sums:
-                part_n[t, best_j] += 1
-                for f in range(d):
-                    part[t, best_j, f] += X[i, f]
-        part_j[t] = acc
-    sums = np.zeros((k, d if do_sums else 0))
-    counts = np.zeros(k, dtype=np.int64)
-    for t in range(n_chunks):
+            inertia += v
+            # update-step sums, while the row is still in cache
+            my_counts[best_j] += 1
+            for f in range(d):
+                my_sums[best_j, f] += X[i, f]
+        part_inertia[t] = inertia
+        part_changed[t] = changed
+    # reduce the per-thread slabs (serially, in a fixed order: the result does not depend on thread timing)
+    sums[:] = 0.0
+    counts[:] = 0
+    for t in range(n_blocks):
         for j in range(k):
-            counts[j] += part_n[t, j]
-            for f in range(sums.shape[1]):
-                sums[j, f] += part[t, j, f]
-    return part_j.sum(), sums, counts
+            counts[j] += part_counts[t, j]
+            for f in range(d):
+                sums[j, f] += part_sums[t, j, f]
+    return part_inertia.sum(), part_changed.sum()
 
 
 @njit(cache=True)
-def _assign(X, x_sq, centers, labels, min_dist, n_chunks):  # pragma: no cover - compiled
-    """Assignment only: fills ``labels``/``min_dist`` (see :func:`_assign_and_sum`), returns the inertia."""
-    g, c_sq = _distance_products(X, centers)
-    inertia, _s, _c = _assign_and_sum(X, x_sq, g, c_sq, labels, min_dist, n_chunks, False)
-    return inertia
+def _update_centers(centers, sums, counts):  # pragma: no cover - compiled
+    """Update step in place: ``c_j ← sums_j / counts_j`` (an empty cluster keeps its centre).
+
+    Returns:
+        the total squared centre shift ``Σ_j ‖c_j^{new} − c_j‖²`` (scikit-learn's ``tol`` criterion).
+    """
+    k, d = centers.shape
+    shift = 0.0
+    for j in range(k):
+        if counts[j] == 0:
+            continue
+        inv = 1.0 / counts[j]
+        for f in range(d):
+            new = sums[j, f] * inv
+            delta = new - centers[j, f]
+            shift += delta * delta
+            centers[j, f] = new
+    return shift
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
+def _assign(X, x_sq, centers, n_threads):  # pragma: no cover - compiled
+    """Assignment only, for ``predict``/``score``: ``(labels (n,) int64, min_dist (n,) float64, inertia)``."""
+    n, d = X.shape
+    k = centers.shape[0]
+    centers_x = np.empty((k, d), dtype=X.dtype)
+    c_sq = np.empty(k)
+    _prepare_centers(centers, centers_x, c_sq)
+    labels = np.full(n, -1, dtype=np.int64)
+    min_dist = np.empty(n)
+    inertia, _ = _lloyd_step(
+        X, x_sq, centers_x, c_sq, labels, min_dist, np.empty((n_threads, k, d)),
+        np.empty((n_threads, k), dtype=np.int64), np.empty((k, d)), np.empty(k, dtype=np.int64),
+    )
+    return labels, min_dist, inertia
+
+
+@njit(parallel=True, fastmath=_FAST, cache=True)
 def _exact_inertia(X, centers, labels):  # pragma: no cover - compiled
-    """``Σ_i ‖x_i − c_{labels_i}‖²`` by explicit differences in float64 (no cancellation, unlike the GEMM form)."""
+    """``Σ_i ‖x_i − c_{labels_i}‖²`` by explicit differences in float64 (no cancellation, unlike the dot form)."""
     n, d = X.shape
     total = 0.0
     for i in prange(n):
@@ -132,6 +241,26 @@ def _exact_inertia(X, centers, labels):  # pragma: no cover - compiled
             s += diff * diff
         total += s
     return total
+
+
+@njit(fastmath=_FAST, cache=True)
+def _mean_feature_variance(X):  # pragma: no cover - compiled
+    """``mean_f Var(X[:, f])`` in float64, two passes (means, then squared deviations: no cancellation).
+
+    Row by row, so both passes stream X in memory order; scikit-learn scales ``tol`` by this number.
+    """
+    n, d = X.shape
+    mean = np.zeros(d)
+    for i in range(n):
+        for f in range(d):
+            mean[f] += X[i, f]
+    mean /= n
+    total = 0.0
+    for i in range(n):
+        for f in range(d):
+            diff = X[i, f] - mean[f]
+            total += diff * diff
+    return total / (n * d)
 
 
 @njit(cache=True)
@@ -174,75 +303,72 @@ def _relocate_empty(X, labels, min_dist, sums, counts):  # pragma: no cover - co
     return left
 
 
+@njit(parallel=True, fastmath=_FAST, cache=True)
+def _sq_dists_to_rows(X, x_sq, rows):  # pragma: no cover - compiled
+    """``D[a, i] = ‖x_i − x_{rows[a]}‖²`` ``(m, n)`` float64 via ``‖x_i‖² − 2 x_i·x_r + ‖x_r‖²`` (clamped at 0).
+
+    k-means++ needs the distances from every sample to a few candidate samples; the dot products are
+    accumulated in float64 (even for float32 X) so that the sampling weights are as accurate as before.
+    """
+    n, d = X.shape
+    m = rows.shape[0]
+    out = np.empty((m, n))
+    for i in prange(n):
+        for a in range(m):
+            r = rows[a]
+            dot = 0.0
+            for f in range(d):
+                dot += np.float64(X[i, f]) * np.float64(X[r, f])
+            v = x_sq[i] - 2.0 * dot + x_sq[r]
+            out[a, i] = v if v > 0.0 else 0.0
+    return out
+
+
 @njit(cache=True)
 def _lloyd(X, x_sq, centers_init, max_iter, tol_abs, n_threads):  # pragma: no cover - compiled
     """Lloyd iterations with scikit-learn's stopping rules.
 
-    Stops when the labels did not change (strict convergence) or when the total squared centre shift
-    ``Σ_j ‖c_j^{new} − c_j‖²`` is ``≤ tol_abs``; in the latter case (and at ``max_iter``) a final assignment makes
-    the labels match the returned centres.
+    Each iteration is one :func:`_lloyd_step` (assign + sums, one pass over X), the empty-cluster fix-up and the
+    centre update. Stops when no label changed (strict convergence: the centres are then exactly the means of
+    the returned labels) or when the total squared centre shift is ``≤ tol_abs``; in the latter case (and at
+    ``max_iter``) a final assignment makes the labels match the returned centres. Every buffer is allocated
+    here, once, and reused by all iterations.
 
     Returns:
         ``(centers (k, d) float64, labels (n,) int64, n_iter, history (n_iter,) float64)`` where ``history[t]`` is
         the inertia of the assignment made in iteration ``t``.
     """
-    n = X.shape[0]
+    n, d = X.shape
     k = centers_init.shape[0]
-    centers = centers_init.copy()
-    labels = np.zeros(n, dtype=np.int64)
-    labels_old = np.full(n, -1, dtype=np.int64)
+    centers = centers_init.copy()  # float64: the means are accumulated and stored in double precision
+    centers_x = np.empty((k, d), dtype=X.dtype)  # the same centres in X's dtype, for the dot products
+    c_sq = np.empty(k)
+    labels = np.full(n, -1, dtype=np.int64)  # -1: "changed" for every sample in the first step
     min_dist = np.empty(n)
+    part_sums = np.empty((n_threads, k, d))
+    part_counts = np.empty((n_threads, k), dtype=np.int64)
+    sums = np.empty((k, d))
+    counts = np.empty(k, dtype=np.int64)
     history = np.empty(max_iter)
     strict = False
     n_iter = 0
     for it in range(max_iter):
-        g, c_sq = _distance_products(X, centers)
-        history[it], sums, counts = _assign_and_sum(X, x_sq, g, c_sq, labels, min_dist, n_threads, True)
+        _prepare_centers(centers, centers_x, c_sq)
+        history[it], n_changed = _lloyd_step(
+            X, x_sq, centers_x, c_sq, labels, min_dist, part_sums, part_counts, sums, counts
+        )
         _relocate_empty(X, labels, min_dist, sums, counts)
-        new_centers = centers.copy()  # a cluster that stays empty keeps its centre
-        shift = 0.0
-        for j in range(k):
-            if counts[j] > 0:
-                inv = 1.0 / counts[j]
-                for f in range(X.shape[1]):
-                    new_centers[j, f] = sums[j, f] * inv
-            for f in range(X.shape[1]):
-                delta = new_centers[j, f] - centers[j, f]
-                shift += delta * delta
-        centers = new_centers
+        shift = _update_centers(centers, sums, counts)
         n_iter = it + 1
-        same = True
-        for i in range(n):
-            if labels[i] != labels_old[i]:
-                same = False
-                break
-        if same:
+        if n_changed == 0:
             strict = True
             break
         if shift <= tol_abs:
             break
-        labels_old[:] = labels
     if not strict:
-        _assign(X, x_sq, centers, labels, min_dist, n_threads)
+        _prepare_centers(centers, centers_x, c_sq)
+        _lloyd_step(X, x_sq, centers_x, c_sq, labels, min_dist, part_sums, part_counts, sums, counts)
     return centers, labels, n_iter, history[:n_iter].copy()
-
-
-@contextlib.contextmanager
-def _single_threaded_blas() -> Iterator[None]:
-    """Run BLAS on one thread while the Lloyd loop runs (what scikit-learn's KMeans does too).
-
-    Why: Numba's OpenMP workers keep spinning for milliseconds after each parallel region; a multi-threaded
-    OpenBLAS GEMM issued right after then waits on a starved thread (measured 0.6 ms -> 8 ms per GEMM on 2
-    cores). One BLAS thread avoids the fight. threadpoolctl is optional: without it BLAS keeps its threads
-    (setting ``OMP_WAIT_POLICY=PASSIVE`` before start-up also removes the contention).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - depends on the environment
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -291,18 +417,20 @@ def _make_rng(random_state: Any) -> np.random.Generator:
 
 
 def _kmeans_plusplus(
-    X64: np.ndarray, x_sq: np.ndarray, n_clusters: int, rng: np.random.Generator, n_local_trials: int | None
+    X: np.ndarray, x_sq: np.ndarray, n_clusters: int, rng: np.random.Generator, n_local_trials: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy k-means++ on prepared float64 data (see :func:`kmeans_plusplus`)."""
-    n = X64.shape[0]
+    """Greedy k-means++ on checked data with precomputed ``‖x_i‖²`` (see :func:`kmeans_plusplus`).
+
+    Returns:
+        ``(centers (k, d) float64, indices (k,) int64)``.
+    """
+    n = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    centers = np.empty((n_clusters, X64.shape[1]))
     indices = np.full(n_clusters, -1, dtype=np.int64)
     first = int(rng.integers(n))
-    centers[0] = X64[first]
     indices[0] = first
-    closest = np.maximum(x_sq - 2.0 * (X64 @ X64[first]) + x_sq[first], 0.0)  # (n,)
+    closest = _sq_dists_to_rows(X, x_sq, indices[:1])[0]  # (n,) D(x)² to the nearest chosen centre
     pot = closest.sum()
     for c in range(1, n_clusters):
         # Draw candidates with probability ∝ D(x)², the squared distance to the nearest chosen centre ...
@@ -310,15 +438,14 @@ def _kmeans_plusplus(
         cand = np.searchsorted(np.cumsum(closest), rand_vals)
         np.clip(cand, None, n - 1, out=cand)  # round-off can push a draw past the last cumulative sum
         # ... and keep the one that lowers the potential Σ_x D(x)² most (the greedy step).
-        d_cand = np.maximum(x_sq[None, :] - 2.0 * (X64[cand] @ X64.T) + x_sq[cand][:, None], 0.0)
+        d_cand = _sq_dists_to_rows(X, x_sq, cand.astype(np.int64))
         np.minimum(closest[None, :], d_cand, out=d_cand)
         pots = d_cand.sum(axis=1)
         best = int(np.argmin(pots))
         pot = pots[best]
         closest = d_cand[best]
-        centers[c] = X64[cand[best]]
         indices[c] = cand[best]
-    return centers, indices
+    return X[indices].astype(np.float64), indices
 
 
 def kmeans_plusplus(
@@ -346,9 +473,7 @@ def kmeans_plusplus(
     _check_n_clusters(n_clusters, X.shape[0])
     if n_local_trials is not None and (not isinstance(n_local_trials, (int, np.integer)) or n_local_trials < 1):
         raise ValueError(f"n_local_trials must be a positive int or None, got {n_local_trials!r}.")
-    X64 = X.astype(np.float64, copy=False)
-    x_sq = np.einsum("ij,ij->i", X64, X64)
-    centers, idx = _kmeans_plusplus(X64, x_sq, int(n_clusters), _make_rng(random_state), n_local_trials)
+    centers, idx = _kmeans_plusplus(X, _sq_norms(X), int(n_clusters), _make_rng(random_state), n_local_trials)
     return centers.astype(X.dtype), idx
 
 
@@ -468,23 +593,22 @@ class KMeans:
         rng = _make_rng(self.random_state)
         k = int(self.n_clusters)
         n = X.shape[0]
-        X64 = X if X.dtype == np.float64 else X.astype(np.float64)
-        x_sq = np.einsum("ij,ij->i", X64, X64)
+        x_sq = _sq_norms(X)  # ‖x_i‖², once per fit (every run and iteration reuses it)
         # scikit-learn's dataset-relative tolerance: tol × mean per-feature variance.
-        tol_abs = float(np.mean(np.var(X64, axis=0)) * self.tol) if self.tol > 0 else 0.0
+        tol_abs = float(_mean_feature_variance(X)) * self.tol if self.tol > 0 else 0.0
+        n_threads = get_num_threads()
 
         best = None
         for _ in range(n_init):
             if init_centers is not None:
                 c0 = init_centers
             elif self.init == "k-means++":
-                c0, _idx = _kmeans_plusplus(X64, x_sq, k, rng, None)
+                c0, _idx = _kmeans_plusplus(X, x_sq, k, rng, None)
             else:
-                c0 = X64[rng.choice(n, size=k, replace=False)]
-            with _single_threaded_blas():
-                centers, labels, n_iter, history = _lloyd(
-                    X, x_sq, np.ascontiguousarray(c0), int(self.max_iter), tol_abs, get_num_threads()
-                )
+                c0 = X[rng.choice(n, size=k, replace=False)].astype(np.float64)
+            centers, labels, n_iter, history = _lloyd(
+                X, x_sq, np.ascontiguousarray(c0), int(self.max_iter), tol_abs, n_threads
+            )
             inertia = float(_exact_inertia(X, centers, labels))
             if best is None or inertia < best[0]:
                 best = (inertia, centers, labels, n_iter, history)
@@ -513,9 +637,7 @@ class KMeans:
         return self.fit(X).labels_
 
     def _labels(self, X: np.ndarray) -> np.ndarray:
-        x_sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-        labels = np.empty(X.shape[0], dtype=np.int64)
-        _assign(X, x_sq, self._centers64, labels, np.empty(X.shape[0]), get_num_threads())
+        labels, _min_dist, _inertia = _assign(X, _sq_norms(X), self._centers64, get_num_threads())
         return labels
 
     def predict(self, X: Any) -> np.ndarray:

@@ -177,12 +177,46 @@ def test_not_fitted_and_feature_mismatch():
         km.predict(np.zeros(2))
 
 
-def test_matches_sklearn_with_same_init():
+@pytest.mark.parametrize("dtype, rel", [(np.float64, 1e-9), (np.float32, 1e-6)])
+def test_matches_sklearn_with_same_init(dtype, rel):
     sk = pytest.importorskip("sklearn.cluster")
     rng = np.random.default_rng(5)
-    X = rng.standard_normal((300, 5))
-    c0, _ = kmeans_plusplus(X, 6, random_state=1)
+    X = rng.standard_normal((300, 5)).astype(dtype)
+    c0, _ = kmeans_plusplus(X, 6, random_state=1)  # k = 6: one block of four centres + two single ones
     a = KMeans(6, init=c0, n_init=1).fit(X)
     b = sk.KMeans(6, init=c0, n_init=1, algorithm="lloyd").fit(X)
-    assert a.inertia_ == pytest.approx(b.inertia_, rel=1e-9)
+    assert a.inertia_ == pytest.approx(b.inertia_, rel=rel)
+    assert a.n_iter_ == b.n_iter_
     np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=10 * rel, atol=10 * rel)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k, n_threads", [(1, 1), (5, 2), (9, 3)])
+def test_fused_lloyd_step_matches_numpy(dtype, k, n_threads):
+    # the one-pass kernel (assignment + per-thread partial sums) against plain NumPy; n = 61 is not a multiple of
+    # the thread count, so the last block is short
+    from minidl.cluster import _lloyd_step, _prepare_centers, _sq_norms
+
+    rng = np.random.default_rng(k)
+    X = rng.standard_normal((61, 7)).astype(dtype)
+    C = rng.standard_normal((k, 7))
+    labels_ref, _ = _reference_inertia(X.astype(np.float64), C)
+    centers_x, c_sq = np.empty((k, 7), dtype), np.empty(k)
+    _prepare_centers(C, centers_x, c_sq)
+    labels = labels_ref.copy()
+    labels[:10] = -1  # ten samples "changed"
+    min_dist, sums, counts = np.empty(61), np.empty((k, 7)), np.empty(k, dtype=np.int64)
+    inertia, n_changed = _lloyd_step(
+        X, _sq_norms(X), centers_x, c_sq, labels, min_dist, np.empty((n_threads, k, 7)),
+        np.empty((n_threads, k), dtype=np.int64), sums, counts,
+    )
+    np.testing.assert_array_equal(labels, labels_ref)
+    assert n_changed == 10
+    exact = ((X.astype(np.float64) - C[labels_ref]) ** 2).sum(1)
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(min_dist, exact, rtol=tol, atol=tol)
+    assert inertia == pytest.approx(exact.sum(), rel=tol)
+    np.testing.assert_array_equal(counts, np.bincount(labels_ref, minlength=k))
+    X64 = X.astype(np.float64)  # the kernel accumulates in float64
+    np.testing.assert_allclose(sums, np.stack([X64[labels_ref == j].sum(0) for j in range(k)]), rtol=1e-12, atol=1e-12)
