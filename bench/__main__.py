@@ -1,4 +1,4 @@
-"""``python -m bench``: runs bench/run.py (the training-epoch suite against PyTorch CPU)."""
+"""``python -m bench``: runs bench/run.py, the suite against PyTorch CPU, Keras 3 and scikit-learn (see its docstring)."""
 from .run import main
 
 main()

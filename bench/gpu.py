@@ -52,15 +52,18 @@ def gpu_available() -> tuple[bool, str]:
         return False, f"numba.cuda could not open a GPU: {e}"
 
 
-def _models(size: int):
+def _models(size: int, tiny: bool = False):
+    """The two networks on (size, size, 1) inputs; ``tiny`` divides every width (for the simulator, which
+    runs each GPU thread as a Python thread: the real widths take many minutes per step there)."""
     from minidl import layers as L
 
-    lenet = [L.Input((size, size, 1)), L.Conv2D(6, 5, padding="same", activation="relu"), L.MaxPooling2D(2),
-             L.Conv2D(16, 5, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
-             L.Dense(120, activation="relu"), L.Dense(84, activation="relu"), L.Dense(10, activation="softmax")]
-    cnn = [L.Input((size, size, 1)), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2),
-           L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
-           L.Dense(128, activation="relu"), L.Dense(10, activation="softmax")]
+    w = (lambda c: max(2, c // 16)) if tiny else (lambda c: c)
+    lenet = [L.Input((size, size, 1)), L.Conv2D(w(6), 5, padding="same", activation="relu"), L.MaxPooling2D(2),
+             L.Conv2D(w(16), 5, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
+             L.Dense(w(120), activation="relu"), L.Dense(w(84), activation="relu"), L.Dense(10, activation="softmax")]
+    cnn = [L.Input((size, size, 1)), L.Conv2D(w(32), 3, activation="relu"), L.MaxPooling2D(2),
+           L.Conv2D(w(64), 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
+           L.Dense(w(128), activation="relu"), L.Dense(10, activation="softmax")]
     return {"lenet5": lenet, "cnn": cnn}
 
 
@@ -75,12 +78,12 @@ def _time(fn, epochs: int, warmup: bool = True) -> float:
     return statistics.median(ts)
 
 
-def _minidl_epoch(name: str, device: str, x, y, batch: int, size: int):
+def _minidl_epoch(name: str, device: str, x, y, batch: int, size: int, tiny: bool = False):
     import minidl
     from minidl import models
 
     minidl.utils.set_random_seed(0)
-    m = models.Sequential(_models(size)[name])
+    m = models.Sequential(_models(size, tiny)[name])
     m.compile(optimizer=minidl.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy")
     if device != "cpu":
         m.to(device)
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=3, help="timed epochs (median) after one warm-up epoch")
     ap.add_argument("--simulator", action="store_true", help="run on Numba's CUDA simulator (code-path check only)")
-    ap.add_argument("--quick", action="store_true", help="tiny smoke version: 12x12 images, 2 samples, one step, no warm-up")
+    ap.add_argument("--quick", action="store_true", help="tiny smoke version: 12x12 images, widths / 16, 2 samples, one step, no warm-up")
     ap.add_argument("--no-cpu", action="store_true", help="skip the minidl 'cpu' epochs")
     args = ap.parse_args(argv)
     if args.simulator:
@@ -146,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from bench.worker import load_data
 
-    # --quick: one training step per model and device, no warm-up (the simulator runs every GPU thread in Python)
+    # --quick: one training step per model and device of narrow versions of the two networks, no warm-up
+    # (the simulator runs every GPU thread in Python)
     size, n, batch, epochs = (12, 2, 2, 1) if args.quick else (28, args.samples, args.batch, args.epochs)
     warm = not args.quick
     x, y = load_data(n)
@@ -156,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
 
     res: dict[str, dict[str, float | None]] = {}
     for name in ("lenet5", "cnn"):
-        r: dict[str, float | None] = {"cuda": _time(_minidl_epoch(name, "cuda", x, y, batch, size), epochs, warm)}
-        r["cpu"] = None if args.no_cpu else _time(_minidl_epoch(name, "cpu", x, y, batch, size), epochs, warm)
+        r: dict[str, float | None] = {"cuda": _time(_minidl_epoch(name, "cuda", x, y, batch, size, args.quick), epochs, warm)}
+        r["cpu"] = None if args.no_cpu else _time(_minidl_epoch(name, "cpu", x, y, batch, size, args.quick), epochs, warm)
         res[name] = r
     # torch last: imported after minidl's CPU epochs so that its OpenMP settings do not touch them
     torch_ok = False
