@@ -28,12 +28,13 @@ The AE scores depend on the thread count because floating-point summation order 
 the difference; with the same thread settings a run is repeatable (the single-threaded run reproduced the
 exploration run's 0.6718 / 0.6038 exactly). Timing: one epoch takes about 0.7 s on an idle 2-core machine
 (about 70 s for 100 epochs). The runs above were made with the cores oversubscribed (load average 5-18);
-then OpenBLAS' two spinning threads are ~8x slower than one thread, so set ``OPENBLAS_NUM_THREADS=1`` on a
+then OpenBLAS' two spinning threads were ~8x slower than one thread (not a controlled comparison: the
+load varied between the two runs), so set ``OPENBLAS_NUM_THREADS=1`` on a
 crowded machine.
 
-So the autoencoder's codes cluster clearly better than raw pixels (+16 points of accuracy, +0.12 NMI) and
+So the autoencoder's codes cluster clearly better than raw pixels (+16 points of accuracy, +0.12-0.14 NMI) and
 match the ~65 % that Keras reaches with this recipe on this data, but they do NOT reach the 80 % aimed for.
-What was tried (seed 0, standardized codes unless noted, acc / NMI):
+What was tried (single-threaded exploration runs, seed 0, standardized codes unless noted, acc / NMI):
 
 * BCE, 25 / 50 / 75 / 100 / 125 epochs: 0.662/0.610, 0.669/0.616, 0.669/0.611, 0.672/0.604, 0.662/0.583 --
   a plateau; the NMI falls after ~50 epochs (the 2.8 M-parameter net starts to memorize 5,000 digits).
