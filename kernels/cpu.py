@@ -51,6 +51,8 @@ import threading
 import numpy as np
 from numba import njit, prange, uint64
 
+from .blas import matmul, matmul_tn
+
 __all__ = [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel", "conv2d_backward_bias",
     "maxpool2d_forward", "maxpool2d_backward",
@@ -279,7 +281,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
     cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
     _im2col(_padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow), kh, kw, sh, sw, oh, ow, cols.reshape(-1))
     out2 = out.reshape(n * oh * ow, f)
-    np.matmul(cols, w.reshape(depth, f), out=out2)  # the one GEMM, outside any parallel region
+    matmul(cols, w.reshape(depth, f), out2)  # the one GEMM, outside any Numba parallel region
     _add_bias_rows(out2, b)
 
 
@@ -300,7 +302,7 @@ def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,
     h, wd = dx.shape[1], dx.shape[2]
     depth = kh * kw * c
     dcols = _scratch(n * oh * ow, depth, dx.dtype)
-    np.matmul(dy.reshape(n * oh * ow, f), w.reshape(depth, f).T, out=dcols)
+    matmul(dy.reshape(n * oh * ow, f), w.reshape(depth, f).T, dcols)
     hp, wp = _padded_size(h, oh, kh, sh, ph), _padded_size(wd, ow, kw, sw, pw)
     if ph == 0 and pw == 0 and hp == h and wp == wd:
         _col2im(dcols.reshape(-1), kh, kw, sh, sw, oh, ow, dx)
@@ -331,7 +333,7 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
         _im2col(_padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow), kh, kw, sh, sw, oh, ow, cols.reshape(-1))
     else:
         cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
-    np.matmul(cols.T, dy.reshape(n * oh * ow, f), out=dw.reshape(depth, f))
+    matmul_tn(cols, dy.reshape(n * oh * ow, f), dw.reshape(depth, f))
 
 
 def conv2d_backward_bias(dy: np.ndarray, db: np.ndarray) -> None:
@@ -666,7 +668,7 @@ def bce_logits_backward(z: np.ndarray, t: np.ndarray, dz: np.ndarray, scale: flo
 def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """``out = x @ w + b``; x (N, I), w (I, O), b (O,), out (N, O)."""
     _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
-    np.matmul(x, w, out=out)
+    matmul(x, w, out)
     _add_bias_rows(out, b)
 
 
@@ -674,8 +676,8 @@ def dense_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray,
                    dx: np.ndarray, dw: np.ndarray, db: np.ndarray) -> None:
     """``dx = dy @ w.T``, ``dw = x.T @ dy``, ``db = sum(dy, 0)``; all overwritten."""
     _c(x, "x"), _c(w, "w"), _c(dy, "dy"), _c(dx, "dx"), _c(dw, "dw"), _c(db, "db")
-    np.matmul(dy, w.T, out=dx)
-    np.matmul(x.T, dy, out=dw)
+    matmul(dy, w.T, dx)
+    matmul_tn(x, dy, dw)
     _col_sums(dy, db)
 
 
@@ -759,9 +761,9 @@ def tied_ae_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
         enc, dec: activation codes (``shapes.ACT_CODES``) of ``h`` and ``g``.
     """
     _c(x, "x"), _c(W, "W"), _c(b, "b"), _c(c, "c"), _c(y, "y"), _c(xhat, "xhat")
-    np.matmul(x, W, out=y)
+    matmul(x, W, y)
     _bias_act_rows(y, b, int(enc))
-    np.matmul(y, W.T, out=xhat)
+    matmul(y, W.T, xhat)
     _bias_act_rows(xhat, c, int(dec))
 
 
@@ -785,13 +787,16 @@ def tied_ae_backward(x: np.ndarray, W: np.ndarray, y: np.ndarray, xhat: np.ndarr
     dr = np.empty_like(xhat)
     _mul_act_grad(dr, dxhat, xhat, dec)
     _col_sums(dr, dc)
-    dyt = np.matmul(dr, W)             # gradient reaching y through the decoder
+    dyt = np.empty_like(y)
+    matmul(dr, W, dyt)                 # gradient reaching y through the decoder
     dyt += dy                          # ... plus the upstream gradient of y itself
     _mul_act_grad(dyt, dyt, y, enc)    # da
     _col_sums(dyt, db)
-    np.matmul(dyt, W.T, out=dx)
-    np.matmul(x.T, dyt, out=dW)        # encoder path
-    dW += np.matmul(dr.T, y)           # decoder path (W used transposed there)
+    matmul(dyt, W.T, dx)
+    matmul_tn(x, dyt, dW)              # encoder path
+    dWd = np.empty_like(dW)
+    matmul_tn(dr, y, dWd)              # decoder path (W used transposed there)
+    dW += dWd
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""minidl.kernels.blas: split products equal NumPy's, and the caller's OpenBLAS setting is restored."""
+import ctypes
+import re
+
+import numba
+import numpy as np
+import pytest
+
+from minidl.kernels import blas
+
+
+@pytest.mark.parametrize("m", [1, 2, 7, 300])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_split_products_equal_numpy(monkeypatch, m, dt):
+    monkeypatch.setattr(blas, "_SPLIT_MIN_FLOPS", 0)  # split even tiny products
+    monkeypatch.setattr(blas, "threads", lambda: 3)
+    rng = np.random.default_rng(m)
+    a, b, bt = (rng.standard_normal(s).astype(dt) for s in ((m, 5), (5, 4), (m, 4)))
+    out = np.full((m, 4), np.nan, dt)
+    blas.matmul(a, b, out)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-5 if dt == np.float32 else 1e-12)
+    out_tn = np.full((5, 4), np.nan, dt)
+    blas.matmul_tn(a, bt, out_tn)
+    np.testing.assert_allclose(out_tn, a.T @ bt, rtol=1e-4 if dt == np.float32 else 1e-12)
+    out_t = np.full((m, 5), np.nan, dt)
+    blas.matmul(bt, b.T, out_t)  # a transposed (non-contiguous) right operand
+    np.testing.assert_allclose(out_t, bt @ b.T, rtol=1e-5 if dt == np.float32 else 1e-12)
+
+
+def test_threads_follow_numba():
+    if not blas.single_threaded_blas():
+        assert blas.threads() == 1
+    else:
+        assert blas.threads() == numba.get_num_threads()
+
+
+@pytest.mark.skipif(not blas.single_threaded_blas(), reason="NumPy's BLAS is not an OpenBLAS with "
+                    "openblas_set_num_threads_local; matmul then falls back to np.matmul")
+def test_callers_blas_thread_count_is_restored():
+    paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", open("/proc/self/maps").read())))
+    lib = ctypes.CDLL(paths[0])
+    get = next(getattr(lib, n) for n in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads",
+                                        "scipy_openblas_get_num_threads") if hasattr(lib, n))
+    before = get()
+    blas.matmul(np.ones((600, 600)), np.ones((600, 600)), np.empty((600, 600)))
+    assert get() == before
