@@ -16,7 +16,7 @@ So every product goes through :func:`matmul` / :func:`matmul_tn`, which
 
 When the OpenBLAS entry point cannot be found (another BLAS, an old OpenBLAS), it falls back to plain
 ``np.matmul`` with the library's own threading. The thread count follows Numba's (``NUMBA_NUM_THREADS``,
-``numba.set_num_threads``), so one setting governs all of minidl's CPU parallelism.
+the size of Numba's pool), so one setting governs all of minidl's CPU parallelism.
 """
 from __future__ import annotations
 
@@ -64,14 +64,16 @@ def single_threaded_blas() -> bool:
 
 
 def threads() -> int:
-    """Number of workers a large product is split over (Numba's thread count)."""
-    return numba.get_num_threads() if _set_local is not None else 1
+    """Number of workers a large product is split over (``NUMBA_NUM_THREADS``, Numba's pool size)."""
+    return numba.config.NUMBA_NUM_THREADS if _set_local is not None else 1
 
 
 def _one_blas_thread() -> None:
-    """Pool threads: one OpenBLAS thread for their whole life (they only ever run our products)."""
+    """Pool threads: one OpenBLAS thread for their whole life (they only ever run our products), and a
+    first tiny product so OpenBLAS sets up this thread's buffers before any real work."""
     if _set_local is not None:
         _set_local(1)
+    np.matmul(np.ones((2, 2)), np.ones((2, 2)))
 
 
 class _OneThread:
@@ -96,6 +98,11 @@ def _workers(n: int) -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="minidl-blas",
                                        initializer=_one_blas_thread)
             _pool_size = n
+            # Start every worker now, while the caller waits (threads start lazily otherwise, and a
+            # worker's first BLAS call would then overlap the caller's).
+            barrier = threading.Barrier(n)
+            for fut in [_pool.submit(barrier.wait) for _ in range(n)]:
+                fut.result()
         return _pool
 
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 import math
 import threading
 
+import numba
 import numpy as np
 from numba import njit, prange, uint64
 
@@ -72,6 +73,20 @@ _JIT = dict(cache=True, fastmath=False)
 
 
 _tls = threading.local()
+
+# Numba threads per call. Starting a parallel region costs ~15-50 us (threads must wake up, more on a busy
+# machine), more than a small kernel's whole work, so kernels with little work run on one thread and
+# large ones on all of them (NUMBA_NUM_THREADS). Switching costs ~1 us and happens only on a change.
+_MAX_THREADS = numba.config.NUMBA_NUM_THREADS
+_PAR_MIN_WORK = 1 << 17
+
+
+def _nt(work: int) -> None:
+    """Sets the Numba thread count of the calling thread for a kernel touching ``work`` elements."""
+    t = _MAX_THREADS if work >= _PAR_MIN_WORK else 1
+    if getattr(_tls, "nt", 0) != t:
+        numba.set_num_threads(t)
+        _tls.nt = t
 
 
 def _scratch(rows: int, cols: int, dtype) -> np.ndarray:
@@ -274,6 +289,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
             its memory until the backward pass).
     """
     _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
+    _nt(out.size * w.shape[0] * w.shape[1])
     n, oh, ow, f = out.shape
     kh, kw, c, _ = w.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
@@ -296,6 +312,7 @@ def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,
         sh, sw, ph, pw: as in :func:`conv2d_forward`.
     """
     _c(dy, "dy"), _c(w, "w"), _c(dx, "dx")
+    _nt(dy.shape[0] * dy.shape[1] * dy.shape[2] * w.shape[0] * w.shape[1] * w.shape[2])
     n, oh, ow, f = dy.shape
     kh, kw, c, _ = w.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
@@ -324,6 +341,7 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
         cols: the im2col matrix of ``x`` kept by :func:`conv2d_forward`, or None to build it here.
     """
     _c(x, "x"), _c(dy, "dy"), _c(dw, "dw")
+    _nt(dy.shape[0] * dy.shape[1] * dy.shape[2] * dw.shape[0] * dw.shape[1] * dw.shape[2])
     n, oh, ow, f = dy.shape
     kh, kw, c, _ = dw.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
@@ -344,6 +362,7 @@ def conv2d_backward_bias(dy: np.ndarray, db: np.ndarray) -> None:
         db: (F,), overwritten.
     """
     _c(dy, "dy"), _c(db, "db")
+    _nt(dy.size)
     _col_sums(dy.reshape(-1, db.shape[0]), db)
 
 
@@ -413,12 +432,14 @@ def maxpool2d_forward(x: np.ndarray, out: np.ndarray, argmax: np.ndarray,
         kh, kw, sh, sw, ph, pw: window, strides, top/left padding.
     """
     _c(x, "x"), _c(out, "out"), _c(argmax, "argmax")
+    _nt(x.size)
     _maxpool_fwd(x, out, argmax, int(kh), int(kw), int(sh), int(sw), int(ph), int(pw))
 
 
 def maxpool2d_backward(dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray) -> None:
     """Routes each window's gradient to its recorded argmax; dx (N, H, W, C) is overwritten."""
     _c(dy, "dy"), _c(argmax, "argmax"), _c(dx, "dx")
+    _nt(dx.size)
     _maxpool_bwd(dy, argmax, dx)
 
 
@@ -471,31 +492,37 @@ def _tanh_bwd(y, dy, dx):
 
 def relu_forward(x: np.ndarray, out: np.ndarray) -> None:
     """``out = max(x, 0)``, any shape."""
+    _nt(np.size(x))
     _relu_fwd(_flat(x, "x"), _flat(out, "out"))
 
 
 def relu_backward(x: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
     """``dx = dy * (x > 0)``, any shape."""
+    _nt(np.size(x))
     _relu_bwd(_flat(x, "x"), _flat(dy, "dy"), _flat(dx, "dx"))
 
 
 def sigmoid_forward(x: np.ndarray, out: np.ndarray) -> None:
     """``out = sigmoid(x)`` (two-branch, no overflow at +-1000), any shape."""
+    _nt(np.size(x))
     _sigmoid_fwd(_flat(x, "x"), _flat(out, "out"))
 
 
 def sigmoid_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
     """``dx = dy * y * (1 - y)``, any shape."""
+    _nt(np.size(y))
     _sigmoid_bwd(_flat(y, "y"), _flat(dy, "dy"), _flat(dx, "dx"))
 
 
 def tanh_forward(x: np.ndarray, out: np.ndarray) -> None:
     """``out = tanh(x)``, any shape."""
+    _nt(np.size(x))
     _tanh_fwd(_flat(x, "x"), _flat(out, "out"))
 
 
 def tanh_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
     """``dx = dy * (1 - y**2)``, any shape."""
+    _nt(np.size(y))
     _tanh_bwd(_flat(y, "y"), _flat(dy, "dy"), _flat(dx, "dx"))
 
 
@@ -668,6 +695,7 @@ def bce_logits_backward(z: np.ndarray, t: np.ndarray, dz: np.ndarray, scale: flo
 def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """``out = x @ w + b``; x (N, I), w (I, O), b (O,), out (N, O)."""
     _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
+    _nt(out.size)
     matmul(x, w, out)
     _add_bias_rows(out, b)
 
@@ -676,6 +704,7 @@ def dense_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray,
                    dx: np.ndarray, dw: np.ndarray, db: np.ndarray) -> None:
     """``dx = dy @ w.T``, ``dw = x.T @ dy``, ``db = sum(dy, 0)``; all overwritten."""
     _c(x, "x"), _c(w, "w"), _c(dy, "dy"), _c(dx, "dx"), _c(dw, "dw"), _c(db, "db")
+    _nt(max(dx.size, dw.size))
     matmul(dy, w.T, dx)
     matmul_tn(x, dy, dw)
     _col_sums(dy, db)
@@ -701,11 +730,13 @@ def _mul(a, b, out):
 
 def dropout_forward(x: np.ndarray, u: np.ndarray, rate: float, out: np.ndarray, mask: np.ndarray) -> None:
     """``mask = (u >= rate) / (1 - rate)`` (zeros if rate >= 1); ``out = x * mask``. ``u`` from the caller."""
+    _nt(np.size(x))
     _dropout_fwd(_flat(x, "x"), _flat(u, "u"), float(rate), _flat(out, "out"), _flat(mask, "mask"))
 
 
 def dropout_backward(dy: np.ndarray, mask: np.ndarray, dx: np.ndarray) -> None:
     """``dx = dy * mask``."""
+    _nt(np.size(dx))
     _mul(_flat(dy, "dy"), _flat(mask, "mask"), _flat(dx, "dx"))
 
 
@@ -761,6 +792,7 @@ def tied_ae_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
         enc, dec: activation codes (``shapes.ACT_CODES``) of ``h`` and ``g``.
     """
     _c(x, "x"), _c(W, "W"), _c(b, "b"), _c(c, "c"), _c(y, "y"), _c(xhat, "xhat")
+    _nt(xhat.size)
     matmul(x, W, y)
     _bias_act_rows(y, b, int(enc))
     matmul(y, W.T, xhat)
@@ -783,6 +815,7 @@ def tied_ae_backward(x: np.ndarray, W: np.ndarray, y: np.ndarray, xhat: np.ndarr
     for a, nm in ((x, "x"), (W, "W"), (y, "y"), (xhat, "xhat"), (dy, "dy"), (dxhat, "dxhat"),
                   (dx, "dx"), (dW, "dW"), (db, "db"), (dc, "dc")):
         _c(a, nm)
+    _nt(dx.size)
     enc, dec = int(enc), int(dec)
     dr = np.empty_like(xhat)
     _mul_act_grad(dr, dxhat, xhat, dec)
@@ -834,6 +867,7 @@ def _rmsprop(param, grad, ms, lr, rho, eps):
 def sgd_update(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: float, momentum: float,
                nesterov: bool) -> None:
     """Keras SGD in place: ``v = m v - lr g``; ``p += v`` (nesterov: ``p += m v - lr g``)."""
+    _nt(np.size(param))
     _sgd(_flat(param, "param"), _flat(grad, "grad"), _flat(velocity, "velocity"), float(lr),
          float(momentum), bool(nesterov))
 
@@ -842,6 +876,7 @@ def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarra
                 beta1: float, beta2: float, eps: float, t: int) -> None:
     """Keras Adam in place, ``t >= 1``: ``m += (g-m)(1-b1)``; ``v += (g^2-v)(1-b2)``;
     ``p -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps)``."""
+    _nt(np.size(param))
     _adam(_flat(param, "param"), _flat(grad, "grad"), _flat(m, "m"), _flat(v, "v"), float(lr),
           float(beta1), float(beta2), float(eps), int(t))
 
@@ -849,5 +884,6 @@ def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarra
 def rmsprop_update(param: np.ndarray, grad: np.ndarray, ms: np.ndarray, lr: float, rho: float,
                    eps: float) -> None:
     """Keras RMSprop in place: ``ms = rho ms + (1-rho) g^2``; ``p -= lr g / (sqrt(ms) + eps)``."""
+    _nt(np.size(param))
     _rmsprop(_flat(param, "param"), _flat(grad, "grad"), _flat(ms, "ms"), float(lr), float(rho),
              float(eps))

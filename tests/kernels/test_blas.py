@@ -31,7 +31,7 @@ def test_threads_follow_numba():
     if not blas.single_threaded_blas():
         assert blas.threads() == 1
     else:
-        assert blas.threads() == numba.get_num_threads()
+        assert blas.threads() == numba.config.NUMBA_NUM_THREADS
 
 
 @pytest.mark.skipif(not blas.single_threaded_blas(), reason="NumPy's BLAS is not an OpenBLAS with "
