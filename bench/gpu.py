@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         res[name]["torch_cuda"] = _time(_torch_cuda_epoch(name, x, y, batch), epochs) if torch_ok else None
 
     def f(v):
-        return "missing" if v is None else f"{v:.3f}"
+        return "missing" if v is None else f"{v:.4g}"
 
     print(f"{'epoch':8s} {'cuda s':>8s} {'cpu s':>8s} {'cpu/cuda':>9s} {'torch cuda s':>13s} {'cuda/torch':>11s}")
     for name, r in res.items():

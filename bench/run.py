@@ -265,6 +265,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     peer_env = {"OMP_WAIT_POLICY": "PASSIVE"} if args.peer_omp_passive else {}
     n, e = args.samples, args.epochs
     seen: dict[str, str] = {}
+    loads: list[float] = [os.getloadavg()[0]]  # 1-min load average sampled before every worker
     skipped = "skipped"
 
     def worker(fw: str, wl: str, **kw: Any) -> dict:
@@ -273,6 +274,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         env = dict(kw.pop("extra_env", {}) or {})
         if fw != "minidl":
             env = {**peer_env, **env}
+        loads.append(os.getloadavg()[0])
         res = run_worker(fw, wl, n, e, extra_env=env, timeout=args.timeout, **kw)
         if "version" in res:
             seen[fw] = f"{res['threads']} threads" if "threads" in res else ""
@@ -352,8 +354,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{model}, {cores} cores ({platform.system()} {platform.machine()})",
-        "load": f"1/5/15-min load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end of the run "
-                f"(> {cores} means other jobs shared the cores and every timing is inflated)",
+        "load": f"1-min load average {min(loads):.1f} to {max(loads):.1f} before the workers (1/5/15-min "
+                f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end); above {cores} other jobs shared the "
+                "cores and every timing is inflated",
         "versions": vtext + ("; Keras on the torch backend" if "keras" in fws else ""),
         "command": "`python -m bench" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip() + "`",
         "settings": f"{n} embedded MNIST digits, batch 64 (predict 256), SGD(0.01, momentum 0.9) / Adam(1e-3); "

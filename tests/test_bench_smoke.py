@@ -104,3 +104,32 @@ def test_render_table_and_markdown(tmp_path):
     text = path.read_text()
     assert text.count(bench_run.SUITE_HEADING) == 1 and "- Date: E" in text and "- Date: D" not in text
     assert "keep me" in text
+
+
+def _gpu_script(*args: str, env_extra: dict | None = None, drop_sim: bool = False):
+    import os
+    import subprocess
+
+    env = dict(os.environ, **(env_extra or {}))
+    if drop_sim:
+        env.pop("NUMBA_ENABLE_CUDASIM", None)
+    return subprocess.run([sys.executable, str(ROOT / "bench" / "gpu.py"), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_gpu_bench_runs_on_the_simulator():
+    """bench/gpu.py --simulator --quick: one step of narrow LeNet-5 / CNN on 'cuda' (simulated) and 'cpu'."""
+    p = _gpu_script("--simulator", "--quick")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "CUDA SIMULATOR" in p.stdout and "targets not evaluated" in p.stdout
+    rows = {ln.split()[0]: ln.split() for ln in p.stdout.splitlines() if ln.startswith(("lenet5", "cnn"))}
+    assert set(rows) == {"lenet5", "cnn"}
+    for cols in rows.values():
+        assert float(cols[1]) > 0 and float(cols[2]) > 0  # cuda s, cpu s measured
+        assert cols[4] == "missing"  # PyTorch CUDA is never faked on the simulator
+
+
+@pytest.mark.skipif(Path("/dev/nvidia0").exists(), reason="a real GPU would run the full GPU benchmark")
+def test_gpu_bench_without_gpu_exits_cleanly_with_a_message():
+    p = _gpu_script(drop_sim=True)
+    assert p.returncode == 0 and "no GPU benchmark run" in p.stdout and "Nothing was timed" in p.stdout
