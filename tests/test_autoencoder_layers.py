@@ -437,15 +437,18 @@ def test_conv2d_transpose_cuda_matches_cpu():
 
 
 def test_conv2d_transpose_matches_keras():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 runs on torch when TensorFlow is absent
     keras = pytest.importorskip("keras")
     rng = np.random.default_rng(15)
     x = rng.standard_normal((2, 4, 5, 3)).astype(np.float32)
     for k, s, padding in [(3, 2, "same"), (3, 2, "valid"), (2, 3, "valid"), (4, 2, "same")]:
         ref = keras.layers.Conv2DTranspose(2, k, strides=s, padding=padding)
-        want = np.asarray(ref(x))
+        want = keras.ops.convert_to_numpy(ref(x))
         ours = L.Conv2DTranspose(2, k, strides=s, padding=padding)
         ours(x)
-        ours.set_weights([np.asarray(w) for w in ref.get_weights()])
+        ours.set_weights([keras.ops.convert_to_numpy(w) for w in ref.get_weights()])
         np.testing.assert_allclose(ours(x).numpy(), want, rtol=1e-4, atol=1e-5)
 
 
