@@ -86,8 +86,11 @@ def _minidl_layers(cpu, shapes, layers, rng):
             need_dx = idx > 0
 
             def fn(x=x, wt=wt, b=b, y=y, dy=dy, dx=dx, dw=dw, db=db, ph=ph, pw=pw, need_dx=need_dx):
-                cpu.conv2d_forward(x, wt, b, y, 1, 1, ph, pw)
-                cpu.conv2d_backward_kernel(x, dy, dw, 1, 1, ph, pw)
+                # as the Conv2D Function does: the forward's im2col matrix is kept for the kernel gradient
+                cols = np.empty((y.shape[0] * y.shape[1] * y.shape[2], wt.shape[0] * wt.shape[1] * wt.shape[2]),
+                                np.float32)
+                cpu.conv2d_forward(x, wt, b, y, 1, 1, ph, pw, cols=cols)
+                cpu.conv2d_backward_kernel(x, dy, dw, 1, 1, ph, pw, cols=cols)
                 cpu.conv2d_backward_bias(dy, db)
                 if need_dx:
                     cpu.conv2d_backward_input(dy, wt, dx, 1, 1, ph, pw)
