@@ -1,0 +1,99 @@
+"""The classification course examples run end to end (``--quick``), print their metrics and write their figures.
+
+The scripts run in this process through ``runpy`` (as ``__main__``, with ``sys.argv`` set as a user would
+type it) rather than in subprocesses: every subprocess would load the Numba kernels again, which on the
+shared 2-core machine costs seconds per script.
+"""
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")  # before any script imports pyplot: no display in the tests
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(script: str, args: list[str], monkeypatch, capsys) -> tuple[str, dict[str, float]]:
+    """Runs ``examples/<script> args`` as ``__main__``; returns stdout and its ``key value`` metric lines."""
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    out = capsys.readouterr().out
+    metrics = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and "_" in parts[0]:
+            try:
+                metrics[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    return out, metrics
+
+
+def assert_pngs(folder: Path, names: list[str]) -> None:
+    for name in names:
+        path = folder / name
+        assert path.exists(), f"{name} was not written"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 2000, name
+
+
+def assert_probability(metrics: dict[str, float], *keys: str) -> None:
+    for key in keys:
+        assert key in metrics, f"metric line {key!r} missing"
+        assert 0.0 <= metrics[key] <= 1.0, (key, metrics[key])
+
+
+def test_mnist_linear_mlp_quick(tmp_path, monkeypatch, capsys):
+    out, m = run_example("mnist_linear_mlp.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert_probability(m, "linear_test_acc", "mlp_test_acc")
+    assert m["linear_test_acc"] > 0.3  # 2 epochs of softmax regression are already far above chance (0.1)
+    assert "confusion matrix" in out and "digit  precision  recall  support" in out
+    assert "Total params: 235146" in out
+    assert_pngs(tmp_path, ["linear_weights.png", "confusion_linear.png", "confusion_mlp.png",
+                           "history_linear.png", "history_mlp.png"])
+
+
+def test_mnist_cnn_filters_quick(tmp_path, monkeypatch, capsys):
+    out, m = run_example("mnist_cnn_filters.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert_probability(m, "cnn_test_acc", "lenet_test_acc")
+    assert "Total params: 12810" in out and "Total params: 61706" in out
+    assert_pngs(tmp_path, ["digit.png", "cnn_filters.png", "lenet_filters.png", "confusion_cnn.png",
+                           "confusion_lenet.png", "cnn_feature_maps_conv1.png", "cnn_feature_maps_conv2.png",
+                           "lenet_feature_maps_conv1.png", "lenet_feature_maps_conv2.png"])
+
+
+def test_overfitting_dropout_quick(tmp_path, monkeypatch, capsys):
+    out, m = run_example("overfitting_dropout.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    for kind in ("small", "big", "dropout"):
+        assert_probability(m, f"{kind}_train_acc", f"{kind}_val_acc", f"{kind}_test_acc")
+        assert m[f"{kind}_min_val_loss"] <= m[f"{kind}_val_loss"]
+    assert "== big: 669706 parameters" in out
+    assert_pngs(tmp_path, ["history_small.png", "history_big.png", "history_dropout.png", "compare_loss.png"])
+
+
+def test_vgg_style_quick(tmp_path, monkeypatch, capsys):
+    out, m = run_example("vgg_style.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert_probability(m, "vgg_test_acc")
+    assert m["vgg_params"] > 0 and "block2_conv2" in out  # the summary lists both blocks
+    assert_pngs(tmp_path, ["history.png", "confusion.png", "filters_block1.png"])
+
+
+def test_vgg_style_cifar10_not_cached_exits_with_instructions(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(tmp_path))  # an empty cache: nothing may be downloaded
+    with pytest.raises(SystemExit) as exc:
+        run_example("vgg_style.py", ["--dataset", "cifar10"], monkeypatch, capsys)
+    assert "CIFAR-10 is not cached" in str(exc.value.code) and str(tmp_path) in str(exc.value.code)
+
+
+def test_transfer_learning_quick(tmp_path, monkeypatch, capsys):
+    out, m = run_example("transfer_learning.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert_probability(m, "base_test_acc_0_4", "scratch_test_acc_5_9", "frozen_conv_test_acc_5_9",
+                       "new_conv_test_acc_5_9")
+    # Freezing shows in the parameter counts: only the head trains on top of the frozen convolutions.
+    assert m["frozen_conv_trainable_params"] < m["new_conv_trainable_params"] < m["scratch_trainable_params"]
+    assert "frozen weights unchanged after fit" in out
+    assert_pngs(tmp_path, ["compare_val_accuracy.png", "base_filters.png", "confusion_frozen_conv.png"])
