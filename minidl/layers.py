@@ -526,7 +526,33 @@ def _spatial_out(size: int, k: int, s: int, padding: str, layer: Layer) -> int:
     return (size - k) // s + 1
 
 
-class Conv2D(_ActivationMixin, Layer):
+class _Conv(_ActivationMixin, Layer):
+    """What Conv2D and Conv2DTranspose share: their arguments, checked at construction, and their config."""
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
+                 activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"{cls}: filters must be a positive integer, got {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = as_pair(kernel_size, f"{cls}: kernel_size")
+        self.strides = as_pair(strides, f"{cls}: strides")
+        self.padding = _check_padding(padding, cls)
+        self._set_activation(activation)
+        self.use_bias = bool(use_bias)
+        initializers.get(kernel_initializer), initializers.get(bias_initializer)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding, "activation": self.activation_name,
+                "use_bias": self.use_bias, "kernel_initializer": _init_name(self.kernel_initializer),
+                "bias_initializer": _init_name(self.bias_initializer)}
+
+
+class Conv2D(_Conv):
     """2-D convolution of NHWC images: ``activation(conv2d(x, kernel) + bias)``.
 
     Shapes: x (N, H, W, C) -> (N, OH, OW, filters), with OH = ceil(H / sh) under 'same' and
@@ -542,21 +568,6 @@ class Conv2D(_ActivationMixin, Layer):
     Raises:
         ValueError: at construction, for a non-positive size/stride or an unknown padding or activation.
     """
-
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
-                 activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
-                 bias_initializer: Any = "zeros", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
-        self.filters = int(filters)
-        self.kernel_size = as_pair(kernel_size, "Conv2D: kernel_size")
-        self.strides = as_pair(strides, "Conv2D: strides")
-        self.padding = _check_padding(padding, "Conv2D")
-        self._set_activation(activation)
-        self.use_bias = bool(use_bias)
-        initializers.get(kernel_initializer), initializers.get(bias_initializer)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
 
     def build(self, input_shape):
         _check_rank(self, input_shape, 4, "image (N, H, W, C)")
@@ -579,11 +590,6 @@ class Conv2D(_ActivationMixin, Layer):
         ow = _spatial_out(w, self.kernel_size[1], self.strides[1], self.padding, self)
         return (n, oh, ow, self.filters)
 
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding, "activation": self.activation_name,
-                "use_bias": self.use_bias, "kernel_initializer": _init_name(self.kernel_initializer),
-                "bias_initializer": _init_name(self.bias_initializer)}
 
 
 class MaxPooling2D(Layer):
@@ -948,7 +954,7 @@ class DenseTranspose(_ActivationMixin, Layer):
                 "use_bias": self.use_bias, "bias_initializer": _init_name(self.bias_initializer)}
 
 
-class Conv2DTranspose(_ActivationMixin, Layer):
+class Conv2DTranspose(_Conv):
     """Transposed 2-D convolution of NHWC images (Keras semantics): ``activation(conv2d_transpose(x) + bias)``.
 
     The adjoint of :class:`Conv2D` with the same kernel, strides and padding (its gradient with respect to
@@ -970,21 +976,6 @@ class Conv2DTranspose(_ActivationMixin, Layer):
         ValueError: at construction, for a non-positive size/stride or an unknown padding or activation.
     """
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
-                 activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
-                 bias_initializer: Any = "zeros", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"Conv2DTranspose: filters must be a positive integer, got {filters!r}")
-        self.filters = int(filters)
-        self.kernel_size = as_pair(kernel_size, "Conv2DTranspose: kernel_size")
-        self.strides = as_pair(strides, "Conv2DTranspose: strides")
-        self.padding = _check_padding(padding, "Conv2DTranspose")
-        self._set_activation(activation)
-        self.use_bias = bool(use_bias)
-        initializers.get(kernel_initializer), initializers.get(bias_initializer)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-
     def build(self, input_shape):
         _check_rank(self, input_shape, 4, "image (N, H, W, C)")
         kh, kw = self.kernel_size
@@ -1005,11 +996,6 @@ class Conv2DTranspose(_ActivationMixin, Layer):
         kernel_shape = (*self.kernel_size, self.filters, input_shape[-1])
         return F.conv2d_transpose_output_shape(tuple(input_shape), kernel_shape, self.strides, self.padding)
 
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding, "activation": self.activation_name,
-                "use_bias": self.use_bias, "kernel_initializer": _init_name(self.kernel_initializer),
-                "bias_initializer": _init_name(self.bias_initializer)}
 
 
 # ---------------------------------------------------------------------------------------------------- noise
