@@ -28,10 +28,14 @@ this is the "full" correlation of dy with the spatially flipped kernel, which is
 forward correlation. It runs in parallel over the batch: image ``n`` owns ``dx[n]``, so no two threads
 write the same element.
 
-One path for every shape: im2col + one GEMM. A direct loop (no ``cols``, no GEMM) measured faster only
-for windows of depth KH*KW*C <= 4 (a 2x2 conv of one channel: 0.41 vs 0.56 ms at batch 64), not worth a
-second kernel to compile and test; for everything else, including the C = 1 first layers of LeNet-5
-(depth 25) and the Keras MNIST CNN (depth 9), im2col + GEMM was 1.5-6x faster.
+Two paths, chosen per shape (:func:`_direct`). im2col + one GEMM for everything except a first layer with
+one input channel, stride 1 and at most 16 filters, which uses direct loops (:func:`_conv1_fwd`,
+:func:`_conv1_bwd_kernel`): with C = 1 the im2col matrix is KH*KW copies of the input feeding a GEMM of
+depth KH*KW and width F (25 and 6 for LeNet-5's conv1), so the copy and the skinny GEMM cost more than
+the arithmetic. Measured on 2 cores at batch 64, forward + kernel gradient: LeNet-5's conv1 ~1.0 ms direct
+vs ~1.6 ms im2col + GEMM; with 32 filters (the Keras CNN's conv1) the GEMM wins, ~1.2 ms vs ~1.8 ms. Bias
+add and bias gradient run over ``m`` rows at once as one flat vectorized run (:func:`_add_bias_rows`,
+:func:`_col_sums`), which matters when a row is as short as LeNet's 6 channels.
 
 Max-pooling routes each window's gradient to its argmax, the FIRST maximum in row-major window order
 (strict ``>`` while scanning); padded cells are never candidates. ``maxpool2d_backward`` is parallel over
@@ -52,7 +56,7 @@ import numba
 import numpy as np
 from numba import njit, prange, uint64
 
-from .blas import matmul, matmul_tn
+from .blas import _workers, matmul, matmul_tn, threads
 
 __all__ = [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel", "conv2d_backward_bias",
@@ -233,34 +237,57 @@ def _padded_input(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, ph: int, pw
     return xp
 
 
-@njit(parallel=True, **_JIT)
-def _add_bias_rows(a2d, bias):
-    """a2d[r, :] += bias; parallel over rows."""
-    for r in prange(a2d.shape[0]):
-        for k in range(a2d.shape[1]):
-            a2d[r, k] += bias[k]
+def _tile_rows(cols: int) -> int:
+    """Rows handled as one flat run by the bias kernels: a run of >= 64 elements vectorizes well even
+    when a row is short (LeNet's 6 channels), where a per-row loop of 6 would not."""
+    return max(1, 64 // max(cols, 1))
 
 
 @njit(parallel=True, **_JIT)
-def _col_sums(a2d, out):
-    """out[k] = sum_r a2d[r, k], accumulated in float64 in per-chunk partials (each chunk owns a row)."""
+def _add_bias_rows(a2d, bias, m):
+    """a2d[r, :] += bias, ``m`` rows at a time as one flat run against the bias tiled ``m`` times."""
     rows, cols = a2d.shape
-    nchunk = min(rows, 16)
-    if nchunk == 0:
-        for k in range(cols):
-            out[k] = 0
-        return
-    partial = np.zeros((nchunk, cols), dtype=np.float64)
+    af = a2d.reshape(-1)
+    run = m * cols
+    pattern = np.empty(run, dtype=a2d.dtype)
+    for t in range(run):
+        pattern[t] = bias[t % cols]
+    urun = uint64(run)
+    for blk in prange((rows + m - 1) // m):
+        o = uint64(blk * run)
+        if (blk + 1) * m <= rows:
+            for t in range(urun):
+                af[o + t] += pattern[t]
+        else:  # the last, partial block
+            for t in range(uint64((rows - blk * m) * cols)):
+                af[o + t] += pattern[t]
+
+
+@njit(parallel=True, **_JIT)
+def _col_sums(a2d, out, m):
+    """out[k] = sum_r a2d[r, k] in float64: each of a few chunks of rows sums ``m`` rows at a time into a
+    flat (m * cols) float64 partial (a vectorized run, as in :func:`_add_bias_rows`), then the partials
+    are folded, in a fixed order, into ``out``."""
+    rows, cols = a2d.shape
+    af = a2d.reshape(-1)
+    run = m * cols
+    nblk = rows // m  # whole blocks; the last rows % m rows are added at the end
+    nchunk = min(nblk, 16)
+    partial = np.zeros((max(nchunk, 1), run), dtype=np.float64)
+    urun = uint64(run)
     for t in prange(nchunk):
-        lo = t * rows // nchunk
-        hi = (t + 1) * rows // nchunk
-        for r in range(lo, hi):
-            for k in range(cols):
-                partial[t, k] += a2d[r, k]
+        acc = partial[t]
+        for blk in range(t * nblk // nchunk, (t + 1) * nblk // nchunk):
+            o = uint64(blk * run)
+            for e in range(urun):
+                acc[e] += af[o + e]
     for k in range(cols):
         s = 0.0
         for t in range(nchunk):
-            s += partial[t, k]
+            for g in range(m):
+                s += partial[t, g * cols + k]
+        for r in range(nblk * m, rows):
+            s += af[r * cols + k]
         out[k] = s
 
 
@@ -271,6 +298,150 @@ def _cols_buffer(cols: np.ndarray | None, rows: int, depth: int, dtype) -> np.nd
             or not cols.flags.c_contiguous):
         raise ValueError(f"cols must be a C-contiguous {np.dtype(dtype).name} array of shape ({rows}, {depth})")
     return cols
+
+
+# Direct loops for one input channel and stride 1 (the first layer of an image net). With C = 1 the im2col
+# matrix is KH*KW times the size of the input and its GEMM has a tiny depth and width (LeNet-5's conv1: 25
+# and 6), so copying and multiplying cost more than the arithmetic. Trick: in the zero-padded image, stored
+# flat with row length WP, output pixel (i, j) of tap (p, q) reads input element (i + p)*WP + (j + q), i.e.
+# ``y_flat[m] = sum_{p,q} w[p,q] * x_flat[m + p*WP + q]`` with ``m = i*WP + j``: a 1-D correlation along the
+# flattened image. The loops below run along m over R output rows at once (long contiguous runs that LLVM
+# vectorizes; a single 28-wide row is too short for its unrolled SIMD loop), computing WP - OW throw-away
+# columns per row (12 % extra work for LeNet's 28-in-32) that are never written out.
+_RUN_BUDGET = 4096  # floats of accumulator per run: stays in the L1 / L2 cache
+
+
+def _direct(c: int, f: int, sh: int, sw: int) -> bool:
+    """Whether a conv uses the direct loops instead of im2col + GEMM: one input channel, stride 1, and
+    few filters. Measured on 2 cores, batch 64, forward + kernel gradient: LeNet-5's conv1 (6 filters)
+    ~1.0 ms direct vs ~1.6 ms im2col + GEMM; the Keras CNN's conv1 (32 filters) ~1.8 ms vs ~1.2 ms (with
+    many filters the GEMM's reuse of each loaded input wins over the channel-major write-back)."""
+    return c == 1 and f <= 16 and sh == 1 and sw == 1
+
+
+def _run_rows(f: int, oh: int, wp: int) -> int:
+    """Output rows per run of the direct kernels: as many as fit ``_RUN_BUDGET`` (at least one)."""
+    return max(1, min(oh, _RUN_BUDGET // max(f * wp, 1)))
+
+
+@njit(nogil=True, **_JIT)
+def _conv1_fwd(lo, hi, t, xp, w, b, oh, ow, out, rr):
+    """out[n, i, j, f] = b[f] + sum_{p,q} xp[n, i + p, j + q, 0] * w[p, q, 0, f] for the runs ``lo:hi``.
+
+    ``acc[f*L + m]`` holds the run's ``L = (rr - 1)*WP + OW`` flat outputs channel-major, so the innermost
+    loop reads the input and updates ``acc`` contiguously; up to three taps of a kernel row are applied
+    per sweep (one load and store of ``acc`` for three multiply-adds). The valid columns are then written
+    back channels-last.
+    """
+    n, hp, wp, _ = xp.shape
+    kh, kw, _, f = w.shape
+    xf, wf, of = xp.reshape(-1), w.reshape(-1), out.reshape(-1)
+    nrun = (oh + rr - 1) // rr
+    lmax = uint64((rr - 1) * wp + ow)
+    acc = np.empty(f * lmax, dtype=out.dtype)
+    for u in range(lo, hi):
+        bb = u // nrun
+        i0 = (u - bb * nrun) * rr
+        nr = min(rr, oh - i0)
+        run = uint64((nr - 1) * wp + ow)  # the last row stops at OW: never reads past the image
+        for k in range(f):
+            for m in range(run):
+                acc[uint64(k) * lmax + m] = b[k]
+        for p in range(kh):
+            src = uint64((bb * hp + i0 + p) * wp)
+            for k in range(f):
+                a0 = uint64(k) * lmax
+                q = 0
+                while q < kw:
+                    s0 = src + uint64(q)
+                    w0 = wf[(p * kw + q) * f + k]
+                    if q + 3 <= kw:
+                        w1 = wf[(p * kw + q + 1) * f + k]
+                        w2 = wf[(p * kw + q + 2) * f + k]
+                        s1, s2 = s0 + uint64(1), s0 + uint64(2)  # (s0 + m + 1 would not vectorize)
+                        for m in range(run):
+                            acc[a0 + m] += w0 * xf[s0 + m] + w1 * xf[s1 + m] + w2 * xf[s2 + m]
+                        q += 3
+                    else:
+                        for m in range(run):
+                            acc[a0 + m] += w0 * xf[s0 + m]
+                        q += 1
+        for r in range(nr):
+            o = uint64(((bb * oh + i0 + r) * ow) * f)
+            for j in range(ow):
+                for k in range(f):
+                    of[o + uint64(j * f + k)] = acc[uint64(k) * lmax + uint64(r * wp + j)]
+
+
+@njit(nogil=True, fastmath={"reassoc", "contract"}, cache=True)
+def _conv1_bwd_kernel(lo, hi, t, xp, dy, parts, kh, kw, rr):
+    """part[e] = sum over the runs ``lo:hi`` of xp[n, i + p, j + q, 0] * dy[n, i, j, f], e = (p*KW + q)*F + f.
+
+    Per run, ``g[f*L + m]`` is dy laid out like the forward's accumulator (zero in the throw-away columns),
+    and each kernel entry gets one dot product of length L, up to three taps per sweep (one load of ``g``
+    for three products; ``reassoc`` lets LLVM split each sum into SIMD partial sums: round-off only).
+    ``parts[t]`` (float64, KH*KW*F) belongs to the calling thread.
+    """
+    n, hp, wp, _ = xp.shape
+    _, oh, ow, f = dy.shape
+    xf, dyf = xp.reshape(-1), dy.reshape(-1)
+    nrun = (oh + rr - 1) // rr
+    lmax = (rr - 1) * wp + ow
+    g = np.zeros(f * lmax, dtype=dy.dtype)
+    part = parts[t]
+    part[:] = 0.0
+    for u in range(lo, hi):
+        bb = u // nrun
+        i0 = (u - bb * nrun) * rr
+        nr = min(rr, oh - i0)
+        run = uint64((nr - 1) * wp + ow)
+        for r in range(nr):
+            o = uint64(((bb * oh + i0 + r) * ow) * f)
+            for j in range(ow):
+                for k in range(f):
+                    g[uint64(k * lmax + r * wp + j)] = dyf[o + uint64(j * f + k)]
+        for p in range(kh):
+            src = uint64((bb * hp + i0 + p) * wp)
+            for k in range(f):
+                g0 = uint64(k * lmax)
+                q = 0
+                while q < kw:
+                    s0 = src + uint64(q)
+                    e = (p * kw + q) * f + k
+                    if q + 3 <= kw:
+                        d0 = dy.dtype.type(0)
+                        d1 = dy.dtype.type(0)
+                        d2 = dy.dtype.type(0)
+                        s1, s2 = s0 + uint64(1), s0 + uint64(2)  # (s0 + m + 1 would not vectorize)
+                        for m in range(run):
+                            gv = g[g0 + m]
+                            d0 += xf[s0 + m] * gv
+                            d1 += xf[s1 + m] * gv
+                            d2 += xf[s2 + m] * gv
+                        part[e] += d0
+                        part[e + f] += d1
+                        part[e + 2 * f] += d2
+                        q += 3
+                    else:
+                        d0 = dy.dtype.type(0)
+                        for m in range(run):
+                            d0 += xf[s0 + m] * g[g0 + m]
+                        part[e] += d0
+                        q += 1
+
+
+def _on_threads(fn, units: int, work: int, *args) -> int:
+    """Runs ``fn(lo, hi, t, *args)`` for ``t`` blocks of ``range(units)``: one block in the calling thread,
+    the others on :mod:`minidl.kernels.blas`'s sleeping pool (``fn`` is a ``nogil`` Numba function, so the
+    blocks run at once). Returns the number of blocks. Why not ``prange``: these loops compile in ~1 s as
+    serial functions against ~2.5 s each as parallel ones, and the cold-compile budget is tight."""
+    t = max(1, min(units, threads() if work >= _PAR_MIN_WORK else 1))
+    blocks = [(i * units // t, (i + 1) * units // t) for i in range(t)]
+    futures = [_workers(t - 1).submit(fn, lo, hi, i, *args) for i, (lo, hi) in enumerate(blocks) if i > 0]
+    fn(blocks[0][0], blocks[0][1], 0, *args)
+    for fut in futures:
+        fut.result()
+    return t
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
@@ -286,7 +457,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
         ph, pw: top/left zero padding (bottom/right implied by the output shape).
         cols: optional (N*OH*OW, KH*KW*C) array that receives the im2col matrix, so that
             :func:`conv2d_backward_kernel` can reuse it instead of building it again (CPU only; costs
-            its memory until the backward pass).
+            its memory until the backward pass). Not written when C = 1 (the direct path builds none).
     """
     _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
     _nt(out.size * w.shape[0] * w.shape[1])
@@ -294,11 +465,16 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
     kh, kw, c, _ = w.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
     depth = kh * kw * c
-    cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
-    _im2col(_padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow), kh, kw, sh, sw, oh, ow, cols.reshape(-1))
+    cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype) if cols is not None or not _direct(c, f, sh, sw) else None
+    xp = _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow)
+    if _direct(c, f, sh, sw):  # direct loops (see _conv1_fwd); a cols buffer is left untouched
+        rr = _run_rows(f, oh, xp.shape[2])
+        _on_threads(_conv1_fwd, n * ((oh + rr - 1) // rr), out.size * kh * kw, xp, w, b, oh, ow, out, rr)
+        return
+    _im2col(xp, kh, kw, sh, sw, oh, ow, cols.reshape(-1))
     out2 = out.reshape(n * oh * ow, f)
     matmul(cols, w.reshape(depth, f), out2)  # the one GEMM, outside any Numba parallel region
-    _add_bias_rows(out2, b)
+    _add_bias_rows(out2, b, _tile_rows(f))
 
 
 def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,
@@ -346,6 +522,15 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
     kh, kw, c, _ = dw.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
     depth = kh * kw * c
+    if _direct(c, f, sh, sw):  # direct loops (see _conv1_bwd_kernel); a cols buffer is checked but not read
+        if cols is not None:
+            _cols_buffer(cols, n * oh * ow, depth, x.dtype)
+        xp = _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow)
+        rr = _run_rows(f, oh, xp.shape[2])
+        parts = np.empty((threads(), kh * kw * f))
+        t = _on_threads(_conv1_bwd_kernel, n * ((oh + rr - 1) // rr), dy.size * kh * kw, xp, dy, parts, kh, kw, rr)
+        dw.reshape(-1)[:] = parts[:t].sum(axis=0)  # the threads' float64 partials, in a fixed order
+        return
     if cols is None:
         cols = _scratch(n * oh * ow, depth, x.dtype)
         _im2col(_padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow), kh, kw, sh, sw, oh, ow, cols.reshape(-1))
@@ -363,7 +548,7 @@ def conv2d_backward_bias(dy: np.ndarray, db: np.ndarray) -> None:
     """
     _c(dy, "dy"), _c(db, "db")
     _nt(dy.size)
-    _col_sums(dy.reshape(-1, db.shape[0]), db)
+    _col_sums(dy.reshape(-1, db.shape[0]), db, _tile_rows(db.shape[0]))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -700,7 +885,7 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray) 
     _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
     _nt(out.size)
     matmul(x, w, out)
-    _add_bias_rows(out, b)
+    _add_bias_rows(out, b, _tile_rows(b.shape[0]))
 
 
 def dense_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray,
@@ -710,7 +895,7 @@ def dense_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray,
     _nt(max(dx.size, dw.size))
     matmul(dy, w.T, dx)
     matmul_tn(x, dy, dw)
-    _col_sums(dy, db)
+    _col_sums(dy, db, _tile_rows(db.shape[0]))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -822,12 +1007,12 @@ def tied_ae_backward(x: np.ndarray, W: np.ndarray, y: np.ndarray, xhat: np.ndarr
     enc, dec = int(enc), int(dec)
     dr = np.empty_like(xhat)
     _mul_act_grad(dr, dxhat, xhat, dec)
-    _col_sums(dr, dc)
+    _col_sums(dr, dc, _tile_rows(dc.shape[0]))
     dyt = np.empty_like(y)
     matmul(dr, W, dyt)                 # gradient reaching y through the decoder
     dyt += dy                          # ... plus the upstream gradient of y itself
     _mul_act_grad(dyt, dyt, y, enc)    # da
-    _col_sums(dyt, db)
+    _col_sums(dyt, db, _tile_rows(db.shape[0]))
     matmul(dyt, W.T, dx)
     matmul_tn(x, dyt, dW)              # encoder path
     dWd = np.empty_like(dW)

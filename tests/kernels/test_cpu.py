@@ -112,6 +112,36 @@ def test_conv2d_shallow_and_deep_windows_match_the_reference():
         np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("budget", [1, 150, 4096])
+def test_conv2d_direct_single_channel_path_matches_reference(dt, budget, monkeypatch):
+    """One input channel at stride 1 with few filters takes the direct loops (kernels/cpu.py): one output
+    row per run, several rows with a short last run, and whole images per run; 20 filters take im2col."""
+    monkeypatch.setattr(cpu, "_RUN_BUDGET", budget)
+    rng = np.random.default_rng(budget)
+    for (h, w, k, f, padding) in ((11, 9, 3, 4, "valid"), (13, 10, 5, 6, "same"), (7, 12, 2, 20, "same")):
+        x = rng.standard_normal((3, h, w, 1)).astype(dt)
+        wt = rng.standard_normal((k, k, 1, f)).astype(dt)
+        b = rng.standard_normal(f).astype(dt)
+        oh, ph, _ = shapes.conv_output_size(h, k, 1, padding)
+        ow, pw, _ = shapes.conv_output_size(w, k, 1, padding)
+        dy = rng.standard_normal((3, oh, ow, f)).astype(dt)
+        x64, w64, b64, dy64 = f64(x, wt, b, dy)
+        args = (1, 1, ph, pw)
+        cols = np.full((3 * oh * ow, k * k), np.nan, dt)
+        y, y_ref, y_mag = np.empty((3, oh, ow, f), dt), np.empty((3, oh, ow, f)), np.empty((3, oh, ow, f))
+        cpu.conv2d_forward(x, wt, b, y, *args, cols=cols)
+        ref.conv2d_forward(x64, w64, b64, y_ref, *args)
+        ref.conv2d_forward(abs(x64), abs(w64), abs(b64), y_mag, *args)
+        close(y, y_ref, dt, y_mag)
+        assert np.isnan(cols).all() == (f <= 16)  # the direct path builds no im2col matrix
+        dk, dk_ref, dk_mag = np.full(wt.shape, np.nan, dt), np.empty(wt.shape), np.empty(wt.shape)
+        cpu.conv2d_backward_kernel(x, dy, dk, *args, cols=cols)
+        ref.conv2d_backward_kernel(x64, dy64, dk_ref, *args)
+        ref.conv2d_backward_kernel(abs(x64), abs(dy64), dk_mag, *args)
+        close(dk, dk_ref, dt, dk_mag)
+
+
 def test_conv2d_rejects_a_cols_buffer_of_the_wrong_shape_or_dtype():
     x, w, out = np.zeros((2, 5, 5, 3)), np.zeros((3, 3, 3, 4)), np.zeros((2, 3, 3, 4))
     for cols in (np.zeros((18, 26)), np.zeros((18, 27), np.float32), np.zeros((27, 18)).T):
