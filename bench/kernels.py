@@ -150,7 +150,9 @@ def _exercise_all(cpu, dtype=np.float32) -> None:
     a = lambda *s: r.standard_normal(s).astype(dtype)  # noqa: E731
     x, wt, b = a(2, 6, 6, 2), a(3, 3, 2, 3), a(3)
     y = np.empty((2, 6, 6, 3), dtype)
-    cpu.conv2d_forward(x[..., :1].copy(), wt[:1, :1, :1].copy(), b, y, 1, 1, 0, 0)  # direct path
+    x1 = x[..., :1].copy()
+    cpu.conv2d_forward(x1, wt[:, :, :1].copy(), b, np.empty((2, 4, 4, 3), dtype), 1, 1, 0, 0)  # direct path
+    cpu.conv2d_backward_kernel(x1, np.empty((2, 4, 4, 3), dtype), np.empty((3, 3, 1, 3), dtype), 1, 1, 0, 0)
     x8, w8 = a(2, 6, 6, 8), a(3, 3, 8, 3)
     cpu.conv2d_forward(x8, w8, b, y, 1, 1, 1, 1)                     # im2col + GEMM path
     cpu.conv2d_backward_input(y, wt, np.empty_like(x), 1, 1, 1, 1)
