@@ -56,7 +56,7 @@ import numba
 import numpy as np
 from numba import njit, prange, uint64
 
-from .blas import _workers, matmul, matmul_tn, threads
+from .blas import _OneThread, _workers, matmul, matmul_tn, threads
 
 __all__ = [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel", "conv2d_backward_bias",
@@ -78,31 +78,37 @@ _JIT = dict(cache=True, fastmath=False)
 
 _tls = threading.local()
 
-# Numba threads per call. Starting a parallel region costs ~15-50 us (threads must wake up, more on a busy
-# machine), more than a small kernel's whole work, so kernels with little work run on one thread and
-# large ones on all of them (NUMBA_NUM_THREADS). Switching costs ~1 us and happens only on a change.
+# Threads per call. Waking sleeping threads costs ~50-100 us on the 2-core machine of bench/RESULTS.md
+# (minidl runs OpenMP with OMP_WAIT_POLICY=PASSIVE, see minidl/__init__.py), more than a small kernel's
+# whole work, so kernels with little work run on one thread and large ones on all of them
+# (NUMBA_NUM_THREADS). Two thresholds, measured there: kernels doing real arithmetic per element
+# (pooling's compares, exp in sigmoid/tanh, the direct convolution) gain from 2**17 elements on (LeNet
+# pool1 forward, 301k elements: 465 us on 1 thread, 314 us on 2), while streaming passes (ReLU, bias sums,
+# dropout masks, optimizer updates, pooling's backward scatter) are bound by memory and gain only from
+# ~2**21 elements on (ReLU: 30 vs 77 us at 301k elements, 229 vs 198 us at 2M). Switching the Numba thread
+# count costs ~1 us and happens only on a change.
 _MAX_THREADS = numba.config.NUMBA_NUM_THREADS
 _PAR_MIN_WORK = 1 << 17
+_PAR_MIN_STREAM = 1 << 21
 
 
-def _nt(work: int) -> None:
+def _nt(work: int, min_work: int = _PAR_MIN_WORK) -> None:
     """Sets the Numba thread count of the calling thread for a kernel touching ``work`` elements."""
-    t = _MAX_THREADS if work >= _PAR_MIN_WORK else 1
+    t = _MAX_THREADS if work >= min_work else 1
     if getattr(_tls, "nt", 0) != t:
         numba.set_num_threads(t)
         _tls.nt = t
 
 
-def _on_threads(fn, units: int, work: int, *args) -> int:
+def _on_threads(fn, units: int, work: int, *args, min_work: int = _PAR_MIN_WORK) -> int:
     """Runs ``fn(lo, hi, t, *args)`` for ``t`` blocks of ``range(units)``: one block in the calling thread,
     the others on :mod:`minidl.kernels.blas`'s sleeping pool (``fn`` is a ``nogil`` Numba function, so the
-    blocks run at once). Returns the number of blocks. Small work (below ``_PAR_MIN_WORK`` elements) runs
-    in one block. Why not ``prange``: as serial functions these loops compile 2-3x faster than as
+    blocks run at once). Returns the number of blocks. Small work (below ``min_work``) runs in one block. Why not ``prange``: as serial functions these loops compile 2-3x faster than as
     ``parallel=True`` ones (e.g. 0.08 vs 0.25 s for ReLU, ~1 s vs ~2.5 s for the direct convolution), and
     compile time is part of every cold start; the threading is the same fork-join. The kernels loop over
     ``range(uint64(lo), uint64(hi))``: with a signed loop index Numba must allow for negative (wrap-around)
     indices and LLVM does not vectorize (ReLU: 254 us signed, 26 us unsigned, 28 us as a prange loop)."""
-    t = max(1, min(units, threads() if work >= _PAR_MIN_WORK else 1))
+    t = max(1, min(units, threads() if work >= min_work else 1))
     blocks = [(i * units // t, (i + 1) * units // t) for i in range(t)]
     futures = [_workers(t - 1).submit(fn, lo, hi, i, *args) for i, (lo, hi) in enumerate(blocks) if i > 0]
     fn(blocks[0][0], blocks[0][1], 0, *args)
@@ -179,9 +185,10 @@ def _pad_nhwc(x, ph, pw, xp):
 # The copy loops below index with unsigned integers on purpose: with a signed index Numba must handle
 # negative (wrap-around) indices, which stops LLVM from vectorizing the loop; unsigned indices make these
 # copies ~5-10x faster (measured: the Keras-CNN conv2 im2col 2.4 ms -> 0.2 ms).
-@njit(parallel=True, **_JIT)
-def _im2col(xp, kh, kw, sh, sw, oh, ow, cols):
-    """cols[(n*OH + i)*OW + j, (p*KW + q)*C + c] = xp[n, i*sh + p, j*sw + q, c]; parallel over (n, i).
+@njit(nogil=True, **_JIT)
+def _im2col(lo, hi, t, xp, kh, kw, sh, sw, oh, ow, cols):
+    """cols[((n*OH + i) - lo)*OW + j, (p*KW + q)*C + c] = xp[n, i*sh + p, j*sw + q, c] for the output rows
+    ``n*OH + i`` in ``lo:hi`` (``cols`` flat, holding just those rows).
 
     ``xp`` is the zero-padded input. For a fixed window row ``p`` the KW*C values of the window,
     ``xp[n, i*sh + p, j*sw : j*sw + KW, :]``, are contiguous in NHWC memory and so is their destination in
@@ -192,20 +199,21 @@ def _im2col(xp, kh, kw, sh, sw, oh, ow, cols):
     uspan = uint64(span)
     depth = kh * span
     xf = xp.reshape(-1)
-    for r in prange(n * oh):
+    for r in range(lo, hi):
         b = r // oh
         i = r - b * oh
         for j in range(ow):
             for p in range(kh):
                 src = uint64(((b * hp + i * sh + p) * wp + j * sw) * c)
-                dst = uint64((r * ow + j) * depth + p * span)
-                for t in range(uspan):
-                    cols[dst + t] = xf[src + t]
+                dst = uint64(((r - lo) * ow + j) * depth + p * span)
+                for e in range(uspan):
+                    cols[dst + e] = xf[src + e]
 
 
-@njit(parallel=True, **_JIT)
-def _col2im(dcols, kh, kw, sh, sw, oh, ow, dxp):
-    """dxp[n] = sum of the rows of dcols put back on their windows; parallel over n (each owns dxp[n]).
+@njit(nogil=True, **_JIT)
+def _col2im(lo, hi, t, dcols, kh, kw, sh, sw, oh, ow, dxp):
+    """dxp[n] = the rows of dcols put back on their windows (overlaps add up), for the images ``n`` in
+    ``lo:hi``; ``dcols`` (flat) holds just those images' rows. Each image owns ``dxp[n]``: no races.
 
     The transpose of :func:`_im2col`, into the zero-padded gradient ``dxp`` (the caller crops the
     padding off): each window row is one contiguous add, no bounds tests.
@@ -216,15 +224,15 @@ def _col2im(dcols, kh, kw, sh, sw, oh, ow, dxp):
     depth = kh * span
     df = dxp.reshape(-1)
     img = hp * wp * c
-    for b in prange(n):
+    for b in range(lo, hi):
         df[b * img:(b + 1) * img] = 0
         for i in range(oh):
             for j in range(ow):
                 for p in range(kh):
-                    src = uint64(((b * oh + i) * ow + j) * depth + p * span)
+                    src = uint64((((b - lo) * oh + i) * ow + j) * depth + p * span)
                     dst = uint64(((b * hp + i * sh + p) * wp + j * sw) * c)
-                    for t in range(uspan):
-                        df[dst + t] += dcols[src + t]
+                    for e in range(uspan):
+                        df[dst + e] += dcols[src + e]
 
 
 @njit(**_JIT)
@@ -261,24 +269,23 @@ def _tile_rows(cols: int) -> int:
     return max(1, 64 // max(cols, 1))
 
 
-@njit(parallel=True, **_JIT)
-def _add_bias_rows(a2d, bias, m):
-    """a2d[r, :] += bias, ``m`` rows at a time as one flat run against the bias tiled ``m`` times."""
-    rows, cols = a2d.shape
+@njit(nogil=True, **_JIT)
+def _add_bias_rows(lo, hi, t, a2d, bias, m):
+    """a2d[r, :] += bias for rows ``lo:hi``, ``m`` rows at a time as one flat run against the bias tiled
+    ``m`` times."""
+    cols = a2d.shape[1]
     af = a2d.reshape(-1)
     run = m * cols
     pattern = np.empty(run, dtype=a2d.dtype)
-    for t in range(run):
-        pattern[t] = bias[t % cols]
-    urun = uint64(run)
-    for blk in prange((rows + m - 1) // m):
-        o = uint64(blk * run)
-        if (blk + 1) * m <= rows:
-            for t in range(urun):
-                af[o + t] += pattern[t]
-        else:  # the last, partial block
-            for t in range(uint64((rows - blk * m) * cols)):
-                af[o + t] += pattern[t]
+    for e in range(run):
+        pattern[e] = bias[e % cols]
+    r = lo
+    while r < hi:
+        o = uint64(r * cols)
+        urun = uint64(min(m, hi - r) * cols)
+        for e in range(urun):
+            af[o + e] += pattern[e]
+        r += m
 
 
 @njit(parallel=True, **_JIT)
@@ -448,6 +455,45 @@ def _conv1_bwd_kernel(lo, hi, t, xp, dy, parts, kh, kw, rr):
                         q += 1
 
 
+# The im2col path runs chunk by chunk on each thread: copy a chunk of windows (<= _CHUNK_ELEMS values, a
+# few hundred KB, so it stays in the core's L2 cache), multiply it at once (single-threaded OpenBLAS, GIL
+# released) and add the bias while the output rows are still in cache. The input gradient likewise
+# multiplies a few images' rows and adds them back (col2im) before the next chunk, so the full
+# (N*OH*OW, KH*KW*C) gradient matrix is never written out.
+_CHUNK_ELEMS = 1 << 17
+_PAR_MIN_MACS = 1 << 22  # multiply-adds below which a conv runs on one thread (waking one costs ~50 us)
+
+
+def _conv_fwd_rows(lo, hi, t, xp, w2, b, out2, cols, kh, kw, sh, sw, oh, ow, m, step):
+    """One thread's share of the im2col forward: output rows (n, i) in ``lo:hi``, ``step`` at a time."""
+    depth = w2.shape[0]
+    with _OneThread():
+        for r0 in range(lo, hi, step):
+            r1 = min(hi, r0 + step)
+            a, z = r0 * ow, r1 * ow
+            dest = cols[a:z] if cols is not None else _scratch(z - a, depth, xp.dtype)
+            _im2col(r0, r1, 0, xp, kh, kw, sh, sw, oh, ow, dest.reshape(-1))
+            np.matmul(dest, w2, out=out2[a:z])
+            _add_bias_rows(a, z, 0, out2, b, m)
+
+
+def _conv_bwd_input_imgs(lo, hi, t, dy2, w2t, dxp, kh, kw, sh, sw, oh, ow, step):
+    """One thread's share of the input gradient: images ``lo:hi``, ``step`` at a time (dcols = dy2 @ W2^T,
+    then col2im), each thread in its own scratch buffer."""
+    per = oh * ow
+    with _OneThread():
+        for b0 in range(lo, hi, step):
+            b1 = min(hi, b0 + step)
+            dc = _scratch((b1 - b0) * per, w2t.shape[1], dxp.dtype)
+            np.matmul(dy2[b0 * per:b1 * per], w2t, out=dc)
+            _col2im(b0, b1, 0, dc.reshape(-1), kh, kw, sh, sw, oh, ow, dxp)
+
+
+def _im2col_block(lo, hi, t, xp, kh, kw, sh, sw, oh, ow, cols):
+    """Rows ``lo:hi`` of the full im2col matrix ``cols`` (N*OH*OW, depth)."""
+    _im2col(lo, hi, t, xp, kh, kw, sh, sw, oh, ow, cols[lo * ow:hi * ow].reshape(-1))
+
+
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
                    sh: int, sw: int, ph: int, pw: int, cols: np.ndarray | None = None) -> None:
     """2-D convolution (cross-correlation), NHWC.
@@ -464,7 +510,6 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
             its memory until the backward pass). Not written when C = 1 (the direct path builds none).
     """
     _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
-    _nt(out.size * w.shape[0] * w.shape[1])
     n, oh, ow, f = out.shape
     kh, kw, c, _ = w.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
@@ -475,10 +520,9 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
         rr = _run_rows(f, oh, xp.shape[2])
         _on_threads(_conv1_fwd, n * ((oh + rr - 1) // rr), out.size * kh * kw, xp, w, b, oh, ow, out, rr)
         return
-    _im2col(xp, kh, kw, sh, sw, oh, ow, cols.reshape(-1))
-    out2 = out.reshape(n * oh * ow, f)
-    matmul(cols, w.reshape(depth, f), out2)  # the one GEMM, outside any Numba parallel region
-    _add_bias_rows(out2, b, _tile_rows(f))
+    step = max(1, _CHUNK_ELEMS // (ow * depth))  # output rows (n, i) per chunk
+    _on_threads(_conv_fwd_rows, n * oh, out.size * depth, xp, w.reshape(depth, f), b, out.reshape(n * oh * ow, f),
+                cols, kh, kw, sh, sw, oh, ow, _tile_rows(f), step, min_work=_PAR_MIN_MACS)
 
 
 def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,
@@ -492,21 +536,19 @@ def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,
         sh, sw, ph, pw: as in :func:`conv2d_forward`.
     """
     _c(dy, "dy"), _c(w, "w"), _c(dx, "dx")
-    _nt(dy.shape[0] * dy.shape[1] * dy.shape[2] * w.shape[0] * w.shape[1] * w.shape[2])
     n, oh, ow, f = dy.shape
     kh, kw, c, _ = w.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
     h, wd = dx.shape[1], dx.shape[2]
     depth = kh * kw * c
-    dcols = _scratch(n * oh * ow, depth, dx.dtype)
-    matmul(dy.reshape(n * oh * ow, f), w.reshape(depth, f).T, dcols)
     hp, wp = _padded_size(h, oh, kh, sh, ph), _padded_size(wd, ow, kw, sw, pw)
-    if ph == 0 and pw == 0 and hp == h and wp == wd:
-        _col2im(dcols.reshape(-1), kh, kw, sh, sw, oh, ow, dx)
-        return
-    dxp = np.empty((n, hp, wp, c), dtype=dx.dtype)
-    _col2im(dcols.reshape(-1), kh, kw, sh, sw, oh, ow, dxp)
-    _crop(dxp, ph, pw, dx)
+    cropped = ph == 0 and pw == 0 and hp == h and wp == wd
+    dxp = dx if cropped else np.empty((n, hp, wp, c), dtype=dx.dtype)
+    step = max(1, _CHUNK_ELEMS // max(oh * ow * depth, 1))  # images per chunk
+    _on_threads(_conv_bwd_input_imgs, n, dy.size * depth, dy.reshape(n * oh * ow, f), w.reshape(depth, f).T,
+                dxp, kh, kw, sh, sw, oh, ow, step, min_work=_PAR_MIN_MACS)
+    if not cropped:
+        _crop(dxp, ph, pw, dx)
 
 
 def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
@@ -521,7 +563,6 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
         cols: the im2col matrix of ``x`` kept by :func:`conv2d_forward`, or None to build it here.
     """
     _c(x, "x"), _c(dy, "dy"), _c(dw, "dw")
-    _nt(dy.shape[0] * dy.shape[1] * dy.shape[2] * dw.shape[0] * dw.shape[1] * dw.shape[2])
     n, oh, ow, f = dy.shape
     kh, kw, c, _ = dw.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
@@ -537,7 +578,8 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
         return
     if cols is None:
         cols = _scratch(n * oh * ow, depth, x.dtype)
-        _im2col(_padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow), kh, kw, sh, sw, oh, ow, cols.reshape(-1))
+        _on_threads(_im2col_block, n * oh, cols.size, _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow),
+                    kh, kw, sh, sw, oh, ow, cols)
     else:
         cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
     matmul_tn(cols, dy.reshape(n * oh * ow, f), dw.reshape(depth, f))
@@ -551,7 +593,7 @@ def conv2d_backward_bias(dy: np.ndarray, db: np.ndarray) -> None:
         db: (F,), overwritten.
     """
     _c(dy, "dy"), _c(db, "db")
-    _nt(dy.size)
+    _nt(dy.size, _PAR_MIN_STREAM)
     _col_sums(dy.reshape(-1, db.shape[0]), db, _tile_rows(db.shape[0]))
 
 
@@ -628,7 +670,7 @@ def maxpool2d_forward(x: np.ndarray, out: np.ndarray, argmax: np.ndarray,
 def maxpool2d_backward(dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray) -> None:
     """Routes each window's gradient to its recorded argmax; dx (N, H, W, C) is overwritten."""
     _c(dy, "dy"), _c(argmax, "argmax"), _c(dx, "dx")
-    _nt(dx.size)
+    _nt(dx.size, _PAR_MIN_STREAM)
     _maxpool_bwd(dy, argmax, dx)
 
 
@@ -681,12 +723,13 @@ def _tanh_bwd(lo, hi, t, y, dy, dx):
 
 def relu_forward(x: np.ndarray, out: np.ndarray) -> None:
     """``out = max(x, 0)``, any shape."""
-    _on_threads(_relu_fwd, np.size(x), np.size(x), _flat(x, "x"), _flat(out, "out"))
+    _on_threads(_relu_fwd, np.size(x), np.size(x), _flat(x, "x"), _flat(out, "out"), min_work=_PAR_MIN_STREAM)
 
 
 def relu_backward(x: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
     """``dx = dy * (x > 0)``, any shape."""
-    _on_threads(_relu_bwd, np.size(x), np.size(x), _flat(x, "x"), _flat(dy, "dy"), _flat(dx, "dx"))
+    _on_threads(_relu_bwd, np.size(x), np.size(x), _flat(x, "x"), _flat(dy, "dy"), _flat(dx, "dx"),
+                min_work=_PAR_MIN_STREAM)
 
 
 def sigmoid_forward(x: np.ndarray, out: np.ndarray) -> None:
@@ -696,7 +739,8 @@ def sigmoid_forward(x: np.ndarray, out: np.ndarray) -> None:
 
 def sigmoid_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
     """``dx = dy * y * (1 - y)``, any shape."""
-    _on_threads(_sigmoid_bwd, np.size(y), np.size(y), _flat(y, "y"), _flat(dy, "dy"), _flat(dx, "dx"))
+    _on_threads(_sigmoid_bwd, np.size(y), np.size(y), _flat(y, "y"), _flat(dy, "dy"), _flat(dx, "dx"),
+                min_work=_PAR_MIN_STREAM)
 
 
 def tanh_forward(x: np.ndarray, out: np.ndarray) -> None:
@@ -706,7 +750,8 @@ def tanh_forward(x: np.ndarray, out: np.ndarray) -> None:
 
 def tanh_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
     """``dx = dy * (1 - y**2)``, any shape."""
-    _on_threads(_tanh_bwd, np.size(y), np.size(y), _flat(y, "y"), _flat(dy, "dy"), _flat(dx, "dx"))
+    _on_threads(_tanh_bwd, np.size(y), np.size(y), _flat(y, "y"), _flat(dy, "dy"), _flat(dx, "dx"),
+                min_work=_PAR_MIN_STREAM)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -881,18 +926,17 @@ def bce_logits_backward(z: np.ndarray, t: np.ndarray, dz: np.ndarray, scale: flo
 def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """``out = x @ w + b``; x (N, I), w (I, O), b (O,), out (N, O)."""
     _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
-    _nt(out.size)
     matmul(x, w, out)
-    _add_bias_rows(out, b, _tile_rows(b.shape[0]))
+    _on_threads(_add_bias_rows, out.shape[0], out.size, out, b, _tile_rows(b.shape[0]), min_work=_PAR_MIN_STREAM)
 
 
 def dense_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray,
                    dx: np.ndarray, dw: np.ndarray, db: np.ndarray) -> None:
     """``dx = dy @ w.T``, ``dw = x.T @ dy``, ``db = sum(dy, 0)``; all overwritten."""
     _c(x, "x"), _c(w, "w"), _c(dy, "dy"), _c(dx, "dx"), _c(dw, "dw"), _c(db, "db")
-    _nt(max(dx.size, dw.size))
     matmul(dy, w.T, dx)
     matmul_tn(x, dy, dw)
+    _nt(dy.size, _PAR_MIN_STREAM)
     _col_sums(dy, db, _tile_rows(db.shape[0]))
 
 
@@ -917,12 +961,13 @@ def _mul(lo, hi, t, a, b, out):
 def dropout_forward(x: np.ndarray, u: np.ndarray, rate: float, out: np.ndarray, mask: np.ndarray) -> None:
     """``mask = (u >= rate) / (1 - rate)`` (zeros if rate >= 1); ``out = x * mask``. ``u`` from the caller."""
     _on_threads(_dropout_fwd, np.size(x), np.size(x), _flat(x, "x"), _flat(u, "u"), float(rate),
-                _flat(out, "out"), _flat(mask, "mask"))
+                _flat(out, "out"), _flat(mask, "mask"), min_work=_PAR_MIN_STREAM)
 
 
 def dropout_backward(dy: np.ndarray, mask: np.ndarray, dx: np.ndarray) -> None:
     """``dx = dy * mask``."""
-    _on_threads(_mul, np.size(dx), np.size(dx), _flat(dy, "dy"), _flat(mask, "mask"), _flat(dx, "dx"))
+    _on_threads(_mul, np.size(dx), np.size(dx), _flat(dy, "dy"), _flat(mask, "mask"), _flat(dx, "dx"),
+                min_work=_PAR_MIN_STREAM)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -977,7 +1022,6 @@ def tied_ae_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
         enc, dec: activation codes (``shapes.ACT_CODES``) of ``h`` and ``g``.
     """
     _c(x, "x"), _c(W, "W"), _c(b, "b"), _c(c, "c"), _c(y, "y"), _c(xhat, "xhat")
-    _nt(xhat.size)
     matmul(x, W, y)
     _on_threads(_bias_act_rows, y.shape[0], y.size, y, b, int(enc))
     matmul(y, W.T, xhat)
@@ -1000,15 +1044,16 @@ def tied_ae_backward(x: np.ndarray, W: np.ndarray, y: np.ndarray, xhat: np.ndarr
     for a, nm in ((x, "x"), (W, "W"), (y, "y"), (xhat, "xhat"), (dy, "dy"), (dxhat, "dxhat"),
                   (dx, "dx"), (dW, "dW"), (db, "db"), (dc, "dc")):
         _c(a, nm)
-    _nt(dx.size)
     enc, dec = int(enc), int(dec)
     dr = np.empty_like(xhat)
-    _on_threads(_mul_act_grad, dr.shape[0], dr.size, dr, dxhat, xhat, dec)
+    _on_threads(_mul_act_grad, dr.shape[0], dr.size, dr, dxhat, xhat, dec, min_work=_PAR_MIN_STREAM)
+    _nt(dr.size, _PAR_MIN_STREAM)
     _col_sums(dr, dc, _tile_rows(dc.shape[0]))
     dyt = np.empty_like(y)
     matmul(dr, W, dyt)                 # gradient reaching y through the decoder
     dyt += dy                          # ... plus the upstream gradient of y itself
-    _on_threads(_mul_act_grad, dyt.shape[0], dyt.size, dyt, dyt, y, enc)  # da
+    _on_threads(_mul_act_grad, dyt.shape[0], dyt.size, dyt, dyt, y, enc, min_work=_PAR_MIN_STREAM)  # da
+    _nt(dyt.size, _PAR_MIN_STREAM)
     _col_sums(dyt, db, _tile_rows(db.shape[0]))
     matmul(dyt, W.T, dx)
     matmul_tn(x, dyt, dW)              # encoder path
@@ -1052,7 +1097,7 @@ def _rmsprop(param, grad, ms, lr, rho, eps):
 def sgd_update(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: float, momentum: float,
                nesterov: bool) -> None:
     """Keras SGD in place: ``v = m v - lr g``; ``p += v`` (nesterov: ``p += m v - lr g``)."""
-    _nt(np.size(param))
+    _nt(np.size(param), _PAR_MIN_STREAM)
     _sgd(_flat(param, "param"), _flat(grad, "grad"), _flat(velocity, "velocity"), float(lr),
          float(momentum), bool(nesterov))
 
@@ -1061,7 +1106,7 @@ def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarra
                 beta1: float, beta2: float, eps: float, t: int) -> None:
     """Keras Adam in place, ``t >= 1``: ``m += (g-m)(1-b1)``; ``v += (g^2-v)(1-b2)``;
     ``p -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps)``."""
-    _nt(np.size(param))
+    _nt(np.size(param), _PAR_MIN_STREAM)
     _adam(_flat(param, "param"), _flat(grad, "grad"), _flat(m, "m"), _flat(v, "v"), float(lr),
           float(beta1), float(beta2), float(eps), int(t))
 
@@ -1069,6 +1114,6 @@ def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarra
 def rmsprop_update(param: np.ndarray, grad: np.ndarray, ms: np.ndarray, lr: float, rho: float,
                    eps: float) -> None:
     """Keras RMSprop in place: ``ms = rho ms + (1-rho) g^2``; ``p -= lr g / (sqrt(ms) + eps)``."""
-    _nt(np.size(param))
+    _nt(np.size(param), _PAR_MIN_STREAM)
     _rmsprop(_flat(param, "param"), _flat(grad, "grad"), _flat(ms, "ms"), float(lr), float(rho),
              float(eps))
