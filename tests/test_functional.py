@@ -46,9 +46,14 @@ def test_conv2d_fused_relu_equals_relu_of_conv2d(case, seed):
     assert gradcheck(lambda *a: F.conv2d(*a, strides=strides, padding=padding, activation="relu"), x, k, b)
 
 
-def test_conv2d_keeps_no_im2col_buffer_without_grad():
-    from minidl import no_grad
+@pytest.mark.parametrize("keeps", [False, True])
+def test_conv2d_keeps_an_im2col_buffer_only_when_the_backend_asks_and_grad_is_on(keeps, monkeypatch):
+    # The CPU backend rebuilds the im2col chunks in the backward pass (keeps_cols=False); a backend that
+    # keeps them (keeps_cols=True) gets one only while gradients are recorded, and both give the same grad.
+    from minidl import backend, no_grad
     from minidl.functional.conv import Conv2D
+
+    monkeypatch.setattr(backend.get("cpu"), "keeps_cols", keeps)
 
     x = Tensor(np.random.default_rng(0).standard_normal((2, 6, 6, 3)))
     k = Tensor(np.random.default_rng(1).standard_normal((3, 3, 3, 4)), requires_grad=True)
@@ -67,8 +72,8 @@ def test_conv2d_keeps_no_im2col_buffer_without_grad():
         y = F.conv2d(x, k)
     finally:
         Conv2D.forward = orig
-    assert seen == [False, True]
-    y.sum().backward()  # the kept matrix gives the kernel gradient of a rebuilt one
+    assert seen == [False, keeps]
+    y.sum().backward()  # a kept matrix gives the kernel gradient of a rebuilt one
     from minidl.kernels import cpu
 
     want = np.empty(k.shape)
