@@ -693,7 +693,7 @@ def maxpool2d_forward(x: np.ndarray, out: np.ndarray, argmax: np.ndarray,
 def maxpool2d_backward(dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray) -> None:
     """Routes each window's gradient to its recorded argmax; dx (N, H, W, C) is overwritten."""
     _c(dy, "dy"), _c(argmax, "argmax"), _c(dx, "dx")
-    _nt(dx.size, _PAR_MIN_STREAM)
+    _nt(dx.size, _PAR_MIN_STREAM // 2)  # measured: 1.4 M elements 286 us on 1 thread, 197 us on 2
     _maxpool_bwd(dy, argmax, dx)
 
 
