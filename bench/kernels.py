@@ -85,11 +85,17 @@ def _minidl_layers(cpu, shapes, layers, rng):
             dx, dw, db = np.empty_like(x), np.empty_like(wt), np.empty_like(b)
             need_dx = idx > 0
 
-            def fn(x=x, wt=wt, b=b, y=y, dy=dy, dx=dx, dw=dw, db=db, ph=ph, pw=pw, need_dx=need_dx):
-                # as the Conv2D Function does on the CPU: no kept im2col matrix (the kernel gradient
-                # rebuilds it chunk by chunk, see kernels/cpu.py)
-                cpu.conv2d_forward(x, wt, b, y, 1, 1, ph, pw)
-                cpu.conv2d_backward_kernel(x, dy, dw, 1, 1, ph, pw)
+            keep = cpu.conv2d_keeps_cols(c, f, k, k, 1, 1)
+
+            def fn(x=x, wt=wt, b=b, y=y, dy=dy, dx=dx, dw=dw, db=db, ph=ph, pw=pw, need_dx=need_dx, keep=keep):
+                # as the Conv2D Function does on the CPU: the im2col matrix is kept for the kernel gradient
+                # only for shallow windows (conv2d_keeps_cols), else rebuilt chunk by chunk
+                cols = None
+                if keep:
+                    cols = np.empty((y.shape[0] * y.shape[1] * y.shape[2], wt.shape[0] * wt.shape[1] * wt.shape[2]),
+                                    np.float32)
+                cpu.conv2d_forward(x, wt, b, y, 1, 1, ph, pw, cols=cols)
+                cpu.conv2d_backward_kernel(x, dy, dw, 1, 1, ph, pw, cols=cols)
                 cpu.conv2d_backward_bias(dy, db)
                 if need_dx:
                     cpu.conv2d_backward_input(dy, wt, dx, 1, 1, ph, pw)

@@ -25,10 +25,9 @@ _TABLE: dict[str, types.SimpleNamespace] = {}
 def _make_cpu() -> types.SimpleNamespace:
     from .kernels import cpu
 
-    # keeps_cols: whether the Conv2D Function should have conv2d_forward hand its im2col matrix to
-    # conv2d_backward_kernel. The CPU kernels can, but rebuilding it chunk by chunk in the backward pass is
-    # faster than reading a kept full-size matrix back from memory (see kernels/cpu.py), so they don't.
-    ns = types.SimpleNamespace(name="cpu", empty=np.empty, zeros=np.zeros, keeps_cols=False)
+    # keeps_cols(c, f, kh, kw, sh, sw): whether the Conv2D Function should have conv2d_forward hand its
+    # im2col matrix to conv2d_backward_kernel (only shallow windows; see kernels/cpu.py).
+    ns = types.SimpleNamespace(name="cpu", empty=np.empty, zeros=np.zeros, keeps_cols=cpu.conv2d_keeps_cols)
     for fn in cpu.__all__:
         setattr(ns, fn, getattr(cpu, fn))
     return ns

@@ -48,12 +48,12 @@ def test_conv2d_fused_relu_equals_relu_of_conv2d(case, seed):
 
 @pytest.mark.parametrize("keeps", [False, True])
 def test_conv2d_keeps_an_im2col_buffer_only_when_the_backend_asks_and_grad_is_on(keeps, monkeypatch):
-    # The CPU backend rebuilds the im2col chunks in the backward pass (keeps_cols=False); a backend that
-    # keeps them (keeps_cols=True) gets one only while gradients are recorded, and both give the same grad.
+    # A backend whose keeps_cols(...) says yes gets the im2col matrix kept only while gradients are
+    # recorded; one that says no rebuilds it in the backward pass; both give the same gradient.
     from minidl import backend, no_grad
     from minidl.functional.conv import Conv2D
 
-    monkeypatch.setattr(backend.get("cpu"), "keeps_cols", keeps)
+    monkeypatch.setattr(backend.get("cpu"), "keeps_cols", lambda *shape: keeps)
 
     x = Tensor(np.random.default_rng(0).standard_normal((2, 6, 6, 3)))
     k = Tensor(np.random.default_rng(1).standard_normal((3, 3, 3, 4)), requires_grad=True)
@@ -233,3 +233,12 @@ def test_non_contiguous_input_gives_the_same_result():
 def test_bad_input_raises_a_clear_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_cpu_keeps_the_im2col_matrix_only_for_shallow_windows():
+    from minidl.kernels import cpu
+
+    assert cpu.conv2d_keeps_cols(2, 32, 3, 3, 1, 1) is False   # depth 18: rebuilt chunk by chunk
+    assert cpu.conv2d_keeps_cols(1, 32, 3, 3, 1, 1) is True    # depth 9 (the Keras CNN's conv1)
+    assert cpu.conv2d_keeps_cols(1, 6, 3, 3, 1, 1) is False    # direct loops: no matrix at all
+    assert cpu.conv2d_keeps_cols(1, 6, 3, 3, 2, 2) is True     # strided: im2col, depth 9

@@ -99,8 +99,8 @@ class Conv2D(Function):
         out = B.empty((n, oh, ow, f), dtype=x.dtype)
         bias = b if b is not None else B.zeros(f, dtype=x.dtype)
         self.cols = None
-        if getattr(B, "keeps_cols", False) and self.needs_input_grad[1] and is_grad_enabled():
-            # Keep the im2col matrix for the kernel gradient: building it costs as much as a GEMM.
+        keeps = getattr(B, "keeps_cols", None)  # a backend that can keep the im2col matrix says when it pays
+        if keeps is not None and keeps(c, f, kh, kw, *strides) and self.needs_input_grad[1] and is_grad_enabled():
             self.cols = B.empty((n * oh * ow, kh * kw * c), dtype=x.dtype)
             B.conv2d_forward(x, w, bias, out, *self.geom, cols=self.cols)
         else:
