@@ -386,10 +386,21 @@ def _conv1_fwd(lo, hi, t, xp, w, b, oh, ow, out, rr):
                 while q < kw:
                     s0 = src + uint64(q)
                     w0 = wf[(p * kw + q) * f + k]
-                    if q + 3 <= kw:
+                    if q + 5 <= kw:  # five taps per sweep (a 5-wide kernel row in one pass)
                         w1 = wf[(p * kw + q + 1) * f + k]
                         w2 = wf[(p * kw + q + 2) * f + k]
+                        w3 = wf[(p * kw + q + 3) * f + k]
+                        w4 = wf[(p * kw + q + 4) * f + k]
                         s1, s2 = s0 + uint64(1), s0 + uint64(2)  # (s0 + m + 1 would not vectorize)
+                        s3, s4 = s0 + uint64(3), s0 + uint64(4)
+                        for m in range(run):
+                            acc[a0 + m] += (w0 * xf[s0 + m] + w1 * xf[s1 + m] + w2 * xf[s2 + m]
+                                            + w3 * xf[s3 + m] + w4 * xf[s4 + m])
+                        q += 5
+                    elif q + 3 <= kw:
+                        w1 = wf[(p * kw + q + 1) * f + k]
+                        w2 = wf[(p * kw + q + 2) * f + k]
+                        s1, s2 = s0 + uint64(1), s0 + uint64(2)
                         for m in range(run):
                             acc[a0 + m] += w0 * xf[s0 + m] + w1 * xf[s1 + m] + w2 * xf[s2 + m]
                         q += 3
@@ -439,11 +450,32 @@ def _conv1_bwd_kernel(lo, hi, t, xp, dy, parts, kh, kw, rr):
                 while q < kw:
                     s0 = src + uint64(q)
                     e = (p * kw + q) * f + k
-                    if q + 3 <= kw:
+                    if q + 5 <= kw:  # five taps per sweep: one load of g for five products
                         d0 = dy.dtype.type(0)
                         d1 = dy.dtype.type(0)
                         d2 = dy.dtype.type(0)
+                        d3 = dy.dtype.type(0)
+                        d4 = dy.dtype.type(0)
                         s1, s2 = s0 + uint64(1), s0 + uint64(2)  # (s0 + m + 1 would not vectorize)
+                        s3, s4 = s0 + uint64(3), s0 + uint64(4)
+                        for m in range(run):
+                            gv = g[g0 + m]
+                            d0 += xf[s0 + m] * gv
+                            d1 += xf[s1 + m] * gv
+                            d2 += xf[s2 + m] * gv
+                            d3 += xf[s3 + m] * gv
+                            d4 += xf[s4 + m] * gv
+                        part[e] += d0
+                        part[e + f] += d1
+                        part[e + 2 * f] += d2
+                        part[e + 3 * f] += d3
+                        part[e + 4 * f] += d4
+                        q += 5
+                    elif q + 3 <= kw:
+                        d0 = dy.dtype.type(0)
+                        d1 = dy.dtype.type(0)
+                        d2 = dy.dtype.type(0)
+                        s1, s2 = s0 + uint64(1), s0 + uint64(2)
                         for m in range(run):
                             gv = g[g0 + m]
                             d0 += xf[s0 + m] * gv
