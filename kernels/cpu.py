@@ -450,6 +450,8 @@ def _conv1_bwd_kernel(lo, hi, t, xp, dy, parts, kh, kw, rr):
                 while q < kw:
                     s0 = src + uint64(q)
                     e = (p * kw + q) * f + k
+                    # Hand-unrolled for 5 and 3 taps: each partial sum must be its own variable for LLVM to
+                    # keep it in a register (an array of sums would go through memory).
                     if q + 5 <= kw:  # five taps per sweep: one load of g for five products
                         d0 = dy.dtype.type(0)
                         d1 = dy.dtype.type(0)
