@@ -62,7 +62,7 @@ import numba
 import numpy as np
 from numba import njit, prange, uint64
 
-from .blas import _OneThread, _workers, matmul, matmul_tn, threads
+from .blas import _blocks, _OneThread, _workers, matmul, matmul_tn, threads
 
 __all__ = [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel", "conv2d_backward_bias",
@@ -109,13 +109,13 @@ def _nt(work: int, min_work: int = _PAR_MIN_WORK) -> None:
 def _on_threads(fn, units: int, work: int, *args, min_work: int = _PAR_MIN_WORK) -> int:
     """Runs ``fn(lo, hi, t, *args)`` for ``t`` blocks of ``range(units)``: one block in the calling thread,
     the others on :mod:`minidl.kernels.blas`'s sleeping pool (``fn`` is a ``nogil`` Numba function, so the
-    blocks run at once). Returns the number of blocks. Small work (below ``min_work``) runs in one block. Why not ``prange``: as serial functions these loops compile 2-3x faster than as
-    ``parallel=True`` ones (e.g. 0.08 vs 0.25 s for ReLU, ~1 s vs ~2.5 s for the direct convolution), and
+    blocks run at once). Returns the number of blocks. Small work (below ``min_work``) runs in one block.
+    Why not ``prange``: as serial functions these loops compile 2-3x faster than as ``parallel=True`` ones (e.g. 0.08 vs 0.25 s for ReLU, ~1 s vs ~2.5 s for the direct convolution), and
     compile time is part of every cold start; the threading is the same fork-join. The kernels loop over
     ``range(uint64(lo), uint64(hi))``: with a signed loop index Numba must allow for negative (wrap-around)
     indices and LLVM does not vectorize (ReLU: 254 us signed, 26 us unsigned, 28 us as a prange loop)."""
     t = max(1, min(units, threads() if work >= min_work else 1))
-    blocks = [(i * units // t, (i + 1) * units // t) for i in range(t)]
+    blocks = _blocks(units, t)
     futures = [_workers(t - 1).submit(fn, lo, hi, i, *args) for i, (lo, hi) in enumerate(blocks) if i > 0]
     fn(blocks[0][0], blocks[0][1], 0, *args)
     for fut in futures:
@@ -360,8 +360,8 @@ def _conv1_fwd(lo, hi, t, xp, w, b, oh, ow, out, rr):
     """out[n, i, j, f] = b[f] + sum_{p,q} xp[n, i + p, j + q, 0] * w[p, q, 0, f] for the runs ``lo:hi``.
 
     ``acc[f*L + m]`` holds the run's ``L = (rr - 1)*WP + OW`` flat outputs channel-major, so the innermost
-    loop reads the input and updates ``acc`` contiguously; up to three taps of a kernel row are applied
-    per sweep (one load and store of ``acc`` for three multiply-adds). The valid columns are then written
+    loop reads the input and updates ``acc`` contiguously; up to five taps of a kernel row are applied
+    per sweep (one load and store of ``acc`` for five multiply-adds). The valid columns are then written
     back channels-last.
     """
     n, hp, wp, _ = xp.shape
@@ -420,8 +420,8 @@ def _conv1_bwd_kernel(lo, hi, t, xp, dy, parts, kh, kw, rr):
     """part[e] = sum over the runs ``lo:hi`` of xp[n, i + p, j + q, 0] * dy[n, i, j, f], e = (p*KW + q)*F + f.
 
     Per run, ``g[f*L + m]`` is dy laid out like the forward's accumulator (zero in the throw-away columns),
-    and each kernel entry gets one dot product of length L, up to three taps per sweep (one load of ``g``
-    for three products; ``reassoc`` lets LLVM split each sum into SIMD partial sums: round-off only).
+    and each kernel entry gets one dot product of length L, up to five taps per sweep (one load of ``g``
+    for five products; ``reassoc`` lets LLVM split each sum into SIMD partial sums: round-off only).
     ``parts[t]`` (float64, KH*KW*F) belongs to the calling thread.
     """
     n, hp, wp, _ = xp.shape
@@ -582,9 +582,10 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
     kh, kw, c, _ = w.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
     depth = kh * kw * c
-    cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype) if cols is not None or not _direct(c, f, sh, sw) else None
+    if cols is not None:  # filled chunk by chunk below (left untouched by the direct loops)
+        cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
     xp = _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow)
-    if _direct(c, f, sh, sw):  # direct loops (see _conv1_fwd); a cols buffer is left untouched
+    if _direct(c, f, sh, sw):  # direct loops (see _conv1_fwd)
         rr = _run_rows(f, oh, xp.shape[2])
         _on_threads(_conv1_fwd, n * ((oh + rr - 1) // rr), out.size * kh * kw, xp, w, b, oh, ow, out, rr)
         return
