@@ -33,14 +33,20 @@ Threads run on :mod:`minidl.kernels.blas`'s pool (:func:`_on_threads`); BLAS nev
 this is the "full" correlation of dy with the spatially flipped kernel, which is the transpose of the
 forward correlation. Each thread owns whole images of ``dx``, so no two threads write the same element.
 
-Two paths, chosen per shape (:func:`_direct`). im2col + one GEMM for everything except a first layer with
-one input channel, stride 1 and at most 16 filters, which uses direct loops (:func:`_conv1_fwd`,
-:func:`_conv1_bwd_kernel`): with C = 1 the im2col matrix is KH*KW copies of the input feeding a GEMM of
-depth KH*KW and width F (25 and 6 for LeNet-5's conv1), so the copy and the skinny GEMM cost more than
-the arithmetic. Measured on 2 cores at batch 64, forward + kernel gradient: LeNet-5's conv1 ~1.0 ms direct
-vs ~1.6 ms im2col + GEMM; with 32 filters (the Keras CNN's conv1) the GEMM wins, ~1.2 ms vs ~1.8 ms (a
-channels-last direct variant was tried for it too: 0.9 ms forward vs 0.5 ms, not kept). Bias
-add and bias gradient run over ``m`` rows at once as one flat vectorized run (:func:`_add_bias_rows`,
+Three paths, chosen per shape. im2col + one GEMM for everything except a first layer with one input
+channel at stride 1, which uses direct loops: with C = 1 the im2col matrix is KH*KW copies of the input
+feeding a GEMM of depth KH*KW (25 for LeNet-5's conv1, 9 for a 3x3 kernel), so the copy and the skinny
+GEMM cost more than the arithmetic.
+
+- At most 16 filters (:func:`_direct`; :func:`_conv1_fwd`, :func:`_conv1_bwd_kernel`): channel-major runs
+  along the flattened image. LeNet-5's conv1, forward + kernel gradient on 2 cores at batch 64: ~1.0 ms
+  vs ~1.6 ms im2col + GEMM.
+- More filters and at most nine taps (:func:`_direct9`; :func:`_conv1_fwd9`, :func:`_conv1_bwd_kernel9`):
+  channels-last, one vectorized loop over the filters per output pixel with all nine taps unrolled. The
+  Keras CNN's conv1 (32 filters, 3x3), one thread: forward 0.48-0.50 ms vs 0.87-1.29 ms im2col + GEMM,
+  forward + kernel + bias gradient 1.45 ms vs 1.6-2.4 ms.
+
+Bias add and bias gradient run over ``m`` rows at once as one flat vectorized run (:func:`_add_bias_rows`,
 :func:`_col_sums`), which matters when a row is as short as LeNet's 6 channels.
 
 Max-pooling routes each window's gradient to its argmax, the FIRST maximum in row-major window order
@@ -343,11 +349,29 @@ _RUN_BUDGET = 4096  # floats of accumulator per run: stays in the L1 / L2 cache
 
 
 def _direct(c: int, f: int, sh: int, sw: int) -> bool:
-    """Whether a conv uses the direct loops instead of im2col + GEMM: one input channel, stride 1, and
-    few filters. Measured on 2 cores, batch 64, forward + kernel gradient: LeNet-5's conv1 (6 filters)
-    ~1.0 ms direct vs ~1.6 ms im2col + GEMM; the Keras CNN's conv1 (32 filters) ~1.8 ms vs ~1.2 ms (with
-    many filters the GEMM's reuse of each loaded input wins over the channel-major write-back)."""
+    """Whether a conv uses the channel-major direct loops (:func:`_conv1_fwd`) instead of im2col + GEMM:
+    one input channel, stride 1, and few filters. Measured on 2 cores, batch 64, forward + kernel
+    gradient: LeNet-5's conv1 (6 filters) ~1.0 ms direct vs ~1.6 ms im2col + GEMM; with 32 filters the
+    channel-major write-back costs too much (~1.8 ms) and :func:`_direct9` takes over."""
     return c == 1 and f <= 16 and sh == 1 and sw == 1
+
+
+def _direct9(c: int, f: int, kh: int, kw: int, sh: int, sw: int) -> bool:
+    """Whether a conv uses the channels-last nine-tap loops (:func:`_conv1_fwd9`): one input channel,
+    stride 1, more than 16 filters and at most 9 taps (a 3x3 kernel, the Keras CNN's conv1). There
+    OpenBLAS's GEMM of depth 9 is inefficient (its packing copies cost more than the 9 multiply-adds per
+    output) and the im2col matrix is 9 copies of the input."""
+    return c == 1 and f > 16 and kh * kw <= 9 and sh == 1 and sw == 1
+
+
+def _taps9(kh: int, kw: int, wp: int, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets of the KH*KW taps in the flat padded image (``p*WP + q``) and the kernel as (9, F), both
+    padded to nine taps (offset 0, weight 0) so the loops below always unroll all nine."""
+    offs = np.zeros(9, np.int64)
+    offs[:kh * kw] = (np.arange(kh)[:, None] * wp + np.arange(kw)[None, :]).ravel()
+    w9 = np.zeros((9, w.shape[3]), w.dtype)
+    w9[:kh * kw] = w.reshape(kh * kw, -1)
+    return offs, w9
 
 
 def _run_rows(f: int, oh: int, wp: int) -> int:
@@ -495,6 +519,71 @@ def _conv1_bwd_kernel(lo, hi, t, xp, dy, parts, kh, kw, rr):
                         q += 1
 
 
+# Channels-last direct loops for one input channel, stride 1, many filters and at most nine taps. For each
+# output pixel the nine input values are loaded once and the F outputs are one vectorized loop of nine
+# multiply-adds against the (9, F) kernel (which stays in L1): the output is written exactly once, bias
+# included. The loop body is unrolled by hand over the nine taps: each output then takes one store, and
+# a loop over taps (or groups of taps) around the F loop made LLVM give up vectorizing (5 ms vs 0.5 ms).
+@njit(nogil=True, **_JIT)
+def _conv1_fwd9(lo, hi, t, xp, w9, offs, b, oh, ow, out):
+    """out[n, i, j, f] = b[f] + sum_e xp_flat[(n*HP + i)*WP + j + offs[e]] * w9[e, f] for output rows
+    (n, i) in ``lo:hi``."""
+    n, hp, wp, _ = xp.shape
+    f = out.shape[3]
+    xf, wf, of = xp.reshape(-1), w9.reshape(-1), out.reshape(-1)
+    uf = uint64(f)
+    o0, o1, o2, o3, o4, o5, o6, o7, o8 = offs[0], offs[1], offs[2], offs[3], offs[4], offs[5], offs[6], offs[7], offs[8]
+    for r in range(lo, hi):
+        bb = r // oh
+        s0 = (bb * hp + r - bb * oh) * wp
+        for j in range(ow):
+            s = s0 + j
+            x0, x1, x2, x3, x4 = xf[s + o0], xf[s + o1], xf[s + o2], xf[s + o3], xf[s + o4]
+            x5, x6, x7, x8 = xf[s + o5], xf[s + o6], xf[s + o7], xf[s + o8]
+            o = uint64((r * ow + j) * f)
+            for k in range(uf):
+                of[o + k] = (b[k] + x0 * wf[k] + x1 * wf[uf + k] + x2 * wf[2 * uf + k] + x3 * wf[3 * uf + k]
+                             + x4 * wf[4 * uf + k] + x5 * wf[5 * uf + k] + x6 * wf[6 * uf + k]
+                             + x7 * wf[7 * uf + k] + x8 * wf[8 * uf + k])
+
+
+@njit(nogil=True, **_JIT)
+def _conv1_bwd_kernel9(lo, hi, t, xp, dy, offs, parts):
+    """parts[t][e*F + f] = sum over output rows (n, i) in ``lo:hi`` of
+    xp_flat[(n*HP + i)*WP + j + offs[e]] * dy[n, i, j, f] (float64; the float32 partial of one output row
+    is folded in after each row). The padding taps (e >= KH*KW) are computed and dropped by the caller."""
+    n, hp, wp, _ = xp.shape
+    _, oh, ow, f = dy.shape
+    xf, dyf = xp.reshape(-1), dy.reshape(-1)
+    uf = uint64(f)
+    o0, o1, o2, o3, o4, o5, o6, o7, o8 = offs[0], offs[1], offs[2], offs[3], offs[4], offs[5], offs[6], offs[7], offs[8]
+    part = parts[t]
+    part[:] = 0.0
+    acc = np.empty(9 * f, dtype=dy.dtype)
+    for r in range(lo, hi):
+        bb = r // oh
+        s0 = (bb * hp + r - bb * oh) * wp
+        acc[:] = 0
+        for j in range(ow):
+            s = s0 + j
+            x0, x1, x2, x3, x4 = xf[s + o0], xf[s + o1], xf[s + o2], xf[s + o3], xf[s + o4]
+            x5, x6, x7, x8 = xf[s + o5], xf[s + o6], xf[s + o7], xf[s + o8]
+            o = uint64((r * ow + j) * f)
+            for k in range(uf):
+                g = dyf[o + k]
+                acc[k] += x0 * g
+                acc[uf + k] += x1 * g
+                acc[2 * uf + k] += x2 * g
+                acc[3 * uf + k] += x3 * g
+                acc[4 * uf + k] += x4 * g
+                acc[5 * uf + k] += x5 * g
+                acc[6 * uf + k] += x6 * g
+                acc[7 * uf + k] += x7 * g
+                acc[8 * uf + k] += x8 * g
+        for e in range(9 * f):
+            part[e] += acc[e]
+
+
 # The im2col path runs chunk by chunk on each thread: copy a chunk of windows (<= _CHUNK_ELEMS values, a
 # few hundred KB, so it stays in the core's L2 cache), multiply it at once (single-threaded OpenBLAS, GIL
 # released) and add the bias while the output rows are still in cache. The input gradient likewise
@@ -553,13 +642,14 @@ def conv2d_keeps_cols(c: int, f: int, kh: int, kw: int, sh: int, sw: int) -> boo
     """Whether a training step should keep the forward's im2col matrix for the kernel gradient (the
     ``cols=`` argument) instead of letting :func:`conv2d_backward_kernel` rebuild it chunk by chunk.
 
-    Only for shallow windows (KH*KW*C <= 16, e.g. a 3x3 kernel on one channel): there the matrix is small
-    (1.5 MB for the Keras CNN's conv1 at batch 64) and the depth-9 GEMM runs as badly per chunk as in one
-    piece, so rebuilding only adds copies (Keras conv1 per layer 0.84-1.03x PyTorch kept, 1.06-1.22x
-    rebuilt). Deeper windows make big matrices that leave the cache between the forward and backward
-    passes (LeNet-5's conv2: 3.8 MB, kernel gradient 1.24 ms kept vs 0.53 ms rebuilt in a training step).
+    Only for shallow windows on the im2col path (KH*KW*C <= 16, e.g. a strided 3x3 kernel on one channel,
+    or 2x2 on three): there the matrix is small and the shallow GEMM runs as badly per chunk as in one
+    piece, so rebuilding only adds copies (measured on the Keras CNN's conv1 before it moved to the direct
+    loops: 0.84-1.03x PyTorch kept, 1.06-1.22x rebuilt). Deeper windows make big matrices that leave the
+    cache between the forward and backward passes (LeNet-5's conv2: 3.8 MB, kernel gradient 1.24 ms kept
+    vs 0.53 ms rebuilt in a training step).
     """
-    return kh * kw * c <= 16 and not _direct(c, f, sh, sw)
+    return kh * kw * c <= 16 and not _direct(c, f, sh, sw) and not _direct9(c, f, kh, kw, sh, sw)
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
@@ -588,6 +678,10 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
     if _direct(c, f, sh, sw):  # direct loops (see _conv1_fwd)
         rr = _run_rows(f, oh, xp.shape[2])
         _on_threads(_conv1_fwd, n * ((oh + rr - 1) // rr), out.size * kh * kw, xp, w, b, oh, ow, out, rr)
+        return
+    if _direct9(c, f, kh, kw, sh, sw):  # channels-last nine-tap loops (see _conv1_fwd9)
+        offs, w9 = _taps9(kh, kw, xp.shape[2], w)
+        _on_threads(_conv1_fwd9, n * oh, out.size * 9, xp, w9, offs, b, oh, ow, out)
         return
     step = max(1, _CHUNK_ELEMS // (ow * depth))  # output rows (n, i) per chunk
     _on_threads(_conv_fwd_rows, n * oh, out.size * depth, xp, w.reshape(depth, f), b, out.reshape(n * oh * ow, f),
@@ -644,6 +738,15 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
         parts = np.empty((threads(), kh * kw * f))
         t = _on_threads(_conv1_bwd_kernel, n * ((oh + rr - 1) // rr), dy.size * kh * kw, xp, dy, parts, kh, kw, rr)
         dw.reshape(-1)[:] = parts[:t].sum(axis=0)  # the threads' float64 partials, in a fixed order
+        return
+    if _direct9(c, f, kh, kw, sh, sw):  # channels-last nine-tap loops (see _conv1_bwd_kernel9)
+        if cols is not None:
+            _cols_buffer(cols, n * oh * ow, depth, x.dtype)
+        xp = _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow)
+        offs, _ = _taps9(kh, kw, xp.shape[2], dw)
+        parts = np.empty((threads(), 9 * f))
+        t = _on_threads(_conv1_bwd_kernel9, n * oh, dy.size * 9, xp, dy, offs, parts)
+        dw.reshape(-1)[:] = parts[:t].sum(axis=0)[:kh * kw * f]
         return
     if cols is not None:  # a kept im2col matrix: one GEMM
         cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)

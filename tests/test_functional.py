@@ -239,6 +239,7 @@ def test_cpu_keeps_the_im2col_matrix_only_for_shallow_windows():
     from minidl.kernels import cpu
 
     assert cpu.conv2d_keeps_cols(2, 32, 3, 3, 1, 1) is False   # depth 18: rebuilt chunk by chunk
-    assert cpu.conv2d_keeps_cols(1, 32, 3, 3, 1, 1) is True    # depth 9 (the Keras CNN's conv1)
+    assert cpu.conv2d_keeps_cols(1, 32, 3, 3, 1, 1) is False   # nine-tap direct loops (the Keras CNN's conv1)
     assert cpu.conv2d_keeps_cols(1, 6, 3, 3, 1, 1) is False    # direct loops: no matrix at all
+    assert cpu.conv2d_keeps_cols(3, 2, 2, 2, 1, 1) is True     # depth 12, three channels: im2col, kept
     assert cpu.conv2d_keeps_cols(1, 6, 3, 3, 2, 2) is True     # strided: im2col, depth 9

@@ -115,26 +115,31 @@ def test_conv2d_shallow_and_deep_windows_match_the_reference():
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 @pytest.mark.parametrize("budget", [1, 150, 4096])
 def test_conv2d_direct_single_channel_path_matches_reference(dt, budget, monkeypatch):
-    """One input channel at stride 1 with few filters takes the direct loops (kernels/cpu.py): one output
-    row per run, several rows with a short last run, and whole images per run; 20 filters take im2col."""
+    """One input channel at stride 1 takes direct loops (kernels/cpu.py). Few filters: the channel-major
+    loops, with one output row per run, several rows with a short last run, and whole images per run.
+    More than 16 filters and at most nine taps (3x3, 2x2, 1x3, 1x1): the channels-last nine-tap loops,
+    the missing taps padded with zero weights. 20 filters on a 5x5 window take im2col."""
     monkeypatch.setattr(cpu, "_RUN_BUDGET", budget)
     rng = np.random.default_rng(budget)
-    for (h, w, k, f, padding) in ((11, 9, 3, 4, "valid"), (13, 10, 5, 6, "same"), (7, 12, 2, 20, "same")):
+    for (h, w, (kh, kw), f, padding) in ((11, 9, (3, 3), 4, "valid"), (13, 10, (5, 5), 6, "same"),
+                                         (7, 12, (2, 2), 20, "same"), (9, 8, (3, 3), 33, "valid"),
+                                         (6, 5, (1, 3), 17, "same"), (4, 4, (1, 1), 24, "valid"),
+                                         (8, 7, (5, 5), 20, "same")):
         x = rng.standard_normal((3, h, w, 1)).astype(dt)
-        wt = rng.standard_normal((k, k, 1, f)).astype(dt)
+        wt = rng.standard_normal((kh, kw, 1, f)).astype(dt)
         b = rng.standard_normal(f).astype(dt)
-        oh, ph, _ = shapes.conv_output_size(h, k, 1, padding)
-        ow, pw, _ = shapes.conv_output_size(w, k, 1, padding)
+        oh, ph, _ = shapes.conv_output_size(h, kh, 1, padding)
+        ow, pw, _ = shapes.conv_output_size(w, kw, 1, padding)
         dy = rng.standard_normal((3, oh, ow, f)).astype(dt)
         x64, w64, b64, dy64 = f64(x, wt, b, dy)
         args = (1, 1, ph, pw)
-        cols = np.full((3 * oh * ow, k * k), np.nan, dt)
+        cols = np.full((3 * oh * ow, kh * kw), np.nan, dt)
         y, y_ref, y_mag = np.empty((3, oh, ow, f), dt), np.empty((3, oh, ow, f)), np.empty((3, oh, ow, f))
         cpu.conv2d_forward(x, wt, b, y, *args, cols=cols)
         ref.conv2d_forward(x64, w64, b64, y_ref, *args)
         ref.conv2d_forward(abs(x64), abs(w64), abs(b64), y_mag, *args)
         close(y, y_ref, dt, y_mag)
-        assert np.isnan(cols).all() == (f <= 16)  # the direct path builds no im2col matrix
+        assert np.isnan(cols).all() == (f <= 16 or kh * kw <= 9)  # the direct paths build no im2col matrix
         dk, dk_ref, dk_mag = np.full(wt.shape, np.nan, dt), np.empty(wt.shape), np.empty(wt.shape)
         cpu.conv2d_backward_kernel(x, dy, dk, *args, cols=cols)
         ref.conv2d_backward_kernel(x64, dy64, dk_ref, *args)
