@@ -21,7 +21,7 @@ to ``W2 = w.reshape(KH*KW*C, F)``. Then::
 
 The input is zero-padded once (a copy the size of the input) so the copy loops need no bounds tests.
 The full ``cols`` matrix is never built in a training step: each thread takes a block of output rows and
-works through it in chunks of a few hundred KB that stay in its core's L2 cache: copy the chunk's windows,
+works through it in chunks of up to 1 MB that stay in its core's L2 cache: copy the chunk's windows,
 multiply (one single-threaded OpenBLAS GEMM), add the bias; the backward pass rebuilds each chunk for
 ``dW2 += chunk^T @ dy_chunk`` and, for the input gradient, multiplies a few images' rows of ``dy2 @ W2^T``
 and adds them back (col2im) at once. Re-copying a chunk is cheaper than reading a kept full-size matrix
@@ -116,8 +116,9 @@ def _on_threads(fn, units: int, work: int, *args, min_work: int = _PAR_MIN_WORK)
     """Runs ``fn(lo, hi, t, *args)`` for ``t`` blocks of ``range(units)``: one block in the calling thread,
     the others on :mod:`minidl.kernels.blas`'s sleeping pool (``fn`` is a ``nogil`` Numba function, so the
     blocks run at once). Returns the number of blocks. Small work (below ``min_work``) runs in one block.
-    Why not ``prange``: as serial functions these loops compile 2-3x faster than as ``parallel=True`` ones (e.g. 0.08 vs 0.25 s for ReLU, ~1 s vs ~2.5 s for the direct convolution), and
-    compile time is part of every cold start; the threading is the same fork-join. The kernels loop over
+    Why not ``prange``: as serial functions these loops compile 2-3x faster than as ``parallel=True``
+    ones (e.g. 0.08 vs 0.25 s for ReLU, ~1 s vs ~2.5 s for the direct convolution), and compile time
+    is part of every cold start; the threading is the same fork-join. The kernels loop over
     ``range(uint64(lo), uint64(hi))``: with a signed loop index Numba must allow for negative (wrap-around)
     indices and LLVM does not vectorize (ReLU: 254 us signed, 26 us unsigned, 28 us as a prange loop)."""
     t = max(1, min(units, threads() if work >= min_work else 1))
@@ -532,7 +533,8 @@ def _conv1_fwd9(lo, hi, t, xp, w9, offs, b, oh, ow, out):
     f = out.shape[3]
     xf, wf, of = xp.reshape(-1), w9.reshape(-1), out.reshape(-1)
     uf = uint64(f)
-    o0, o1, o2, o3, o4, o5, o6, o7, o8 = offs[0], offs[1], offs[2], offs[3], offs[4], offs[5], offs[6], offs[7], offs[8]
+    o0, o1, o2, o3, o4 = offs[0], offs[1], offs[2], offs[3], offs[4]
+    o5, o6, o7, o8 = offs[5], offs[6], offs[7], offs[8]
     for r in range(lo, hi):
         bb = r // oh
         s0 = (bb * hp + r - bb * oh) * wp
@@ -556,7 +558,8 @@ def _conv1_bwd_kernel9(lo, hi, t, xp, dy, offs, parts):
     _, oh, ow, f = dy.shape
     xf, dyf = xp.reshape(-1), dy.reshape(-1)
     uf = uint64(f)
-    o0, o1, o2, o3, o4, o5, o6, o7, o8 = offs[0], offs[1], offs[2], offs[3], offs[4], offs[5], offs[6], offs[7], offs[8]
+    o0, o1, o2, o3, o4 = offs[0], offs[1], offs[2], offs[3], offs[4]
+    o5, o6, o7, o8 = offs[5], offs[6], offs[7], offs[8]
     part = parts[t]
     part[:] = 0.0
     acc = np.empty(9 * f, dtype=dy.dtype)
@@ -584,12 +587,12 @@ def _conv1_bwd_kernel9(lo, hi, t, xp, dy, offs, parts):
             part[e] += acc[e]
 
 
-# The im2col path runs chunk by chunk on each thread: copy a chunk of windows (<= _CHUNK_ELEMS values, a
-# few hundred KB, so it stays in the core's L2 cache), multiply it at once (single-threaded OpenBLAS, GIL
+# The im2col path runs chunk by chunk on each thread: copy a chunk of windows (<= _CHUNK_ELEMS values, up
+# to 1 MB, so it stays in the core's L2 cache), multiply it at once (single-threaded OpenBLAS, GIL
 # released) and add the bias while the output rows are still in cache. The input gradient likewise
 # multiplies a few images' rows and adds them back (col2im) before the next chunk, so the full
 # (N*OH*OW, KH*KW*C) gradient matrix is never written out.
-_CHUNK_ELEMS = 1 << 17
+_CHUNK_ELEMS = 1 << 18  # vs 2**17 at 2 threads: Keras conv2 -2 %, LeNet-5 conv2 -5 % per layer
 _PAR_MIN_MACS = 1 << 22  # multiply-adds below which a conv runs on one thread (waking one costs ~50 us)
 
 
