@@ -158,6 +158,9 @@ def _exercise_all(cpu, dtype=np.float32) -> None:
     x1 = x[..., :1].copy()
     cpu.conv2d_forward(x1, wt[:, :, :1].copy(), b, np.empty((2, 4, 4, 3), dtype), 1, 1, 0, 0)  # direct path
     cpu.conv2d_backward_kernel(x1, np.empty((2, 4, 4, 3), dtype), np.empty((3, 3, 1, 3), dtype), 1, 1, 0, 0)
+    w17, y17 = a(3, 3, 1, 17), np.empty((2, 4, 4, 17), dtype)          # nine-tap direct path (> 16 filters)
+    cpu.conv2d_forward(x1, w17, a(17), y17, 1, 1, 0, 0)
+    cpu.conv2d_backward_kernel(x1, y17, np.empty_like(w17), 1, 1, 0, 0)
     x8, w8 = a(2, 6, 6, 8), a(3, 3, 8, 3)
     cpu.conv2d_forward(x8, w8, b, y, 1, 1, 1, 1)                     # im2col + GEMM path
     cpu.conv2d_backward_input(y, wt, np.empty_like(x), 1, 1, 1, 1)
