@@ -178,7 +178,7 @@ def _exercise_all(cpu, dtype=np.float32) -> None:
     cpu.softmax_xent_sparse_backward(o, lab, np.empty_like(m), 0.25)
     cpu.softmax_xent_dense_forward(m, o, np.empty_like(m))
     cpu.softmax_xent_dense_backward(o, m, np.empty_like(m), 0.25)
-    cpu.bce_logits_forward(m, o)
+    cpu.bce_logits_forward(m, o, np.empty_like(m))
     cpu.bce_logits_backward(m, o, np.empty_like(m), 0.05)
     wd, bd, yd = a(5, 3), a(3), np.empty((4, 3), dtype)
     cpu.dense_forward(m, wd, bd, yd)

@@ -39,8 +39,8 @@ Row-wise over the last axis of a 2-D array (M, K)::
     softmax_xent_sparse_backward(probs, labels, dlogits, scale)      # dlogits = (p - onehot) * scale
     softmax_xent_dense_forward(logits, target, probs) -> float       # target (M,K), mean over rows
     softmax_xent_dense_backward(probs, target, dlogits, scale)       # (p * sum(t) - t) * scale
-    bce_logits_forward(z, t) -> float                                # mean of the stable BCE, any shape
-    bce_logits_backward(z, t, dz, scale)                             # dz = (sigmoid(z) - t) * scale
+    bce_logits_forward(z, t, p) -> float       # mean of the stable BCE, any shape; p = sigmoid(z)
+    bce_logits_backward(p, t, dz, scale)       # dz = (p - t) * scale (p from the forward: no second exp)
 
 Dense, x (N,I), w (I,O), b (O,)::
 
@@ -58,7 +58,7 @@ Tied-weight autoencoder, x (N,D), W (D,Hd), b (Hd,), c (D,); ``enc``/``dec`` are
     tied_ae_forward(x, W, b, c, y, xhat, enc, dec)          # y = h(x W + b); xhat = g(y W^T + c)
     tied_ae_backward(x, W, y, xhat, dy, dxhat, dx, dW, db, dc, enc, dec)
         # dy: upstream gradient of y (zeros if y is unused); all four grads overwritten;
-        # dW sums the encoder and the decoder paths.
+        # dW sums the encoder and the decoder paths; dx may be None (not computed: x is data).
 
 Optimizer updates, in place on flat parameter arrays::
 

@@ -769,31 +769,33 @@ def softmax_xent_dense_backward(probs, target, dlogits, scale) -> None:
 
 
 @cuda.jit
-def _bce_forward_kernel(z, t, losses):
+def _bce_forward_kernel(z, t, p, losses):
     i = cuda.grid(1)
     if i < z.size:
         v = z[i]
         losses[i] = max(v, 0.0) - v * t[i] + math.log1p(math.exp(-abs(v)))
+        p[i] = _sigmoid(v)
 
 
 @cuda.jit
-def _bce_backward_kernel(z, t, dz, scale):
+def _bce_backward_kernel(p, t, dz, scale):
     i = cuda.grid(1)
     if i < dz.size:
-        dz[i] = (_sigmoid(z[i]) - t[i]) * scale
+        dz[i] = (p[i] - t[i]) * scale
 
 
-def bce_logits_forward(z, t) -> float:
-    """Mean over all elements of max(z,0) - z t + log(1 + exp(-|z|)) (binary cross-entropy on logits)."""
-    n = _same_size(z, t)
+def bce_logits_forward(z, t, p) -> float:
+    """Mean over all elements of max(z,0) - z t + log(1 + exp(-|z|)) (binary cross-entropy on logits);
+    p = sigmoid(z) for the backward pass."""
+    n = _same_size(z, t, p)
     losses = cuda.device_array(max(n, 1), dtype=np.float64)
-    _elementwise(_bce_forward_kernel, z, t, losses, n=n)
+    _elementwise(_bce_forward_kernel, z, t, p, losses, n=n)
     return _mean_of_device(losses[:n], n)
 
 
-def bce_logits_backward(z, t, dz, scale) -> None:
-    """dz = (sigmoid(z) - t) * scale."""
-    _elementwise(_bce_backward_kernel, z, t, dz, float(scale), n=_same_size(z, t, dz))
+def bce_logits_backward(p, t, dz, scale) -> None:
+    """dz = (p - t) * scale, p = sigmoid(z) from the forward pass."""
+    _elementwise(_bce_backward_kernel, p, t, dz, float(scale), n=_same_size(p, t, dz))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -874,7 +876,8 @@ def _add_kernel(a, out):
 
 
 def tied_ae_backward(x, W, y, xhat, dy, dxhat, dx, dW, db, dc, enc, dec) -> None:
-    """Gradients of the tied autoencoder; dx, dW, db, dc overwritten, dW = encoder + decoder paths.
+    """Gradients of the tied autoencoder; dx, dW, db, dc overwritten, dW = encoder + decoder paths; dx
+    may be None (not computed).
 
     dz = dxhat g'(z); dc = sum_n dz; da = (dy + dz W) h'(a); db = sum_n da; dx = da W^T;
     dW = x^T da + dz^T y.
@@ -892,7 +895,8 @@ def tied_ae_backward(x, W, y, xhat, dy, dxhat, dx, dW, db, dc, enc, dec) -> None
     da = cuda.device_array((n_, hd), dtype=x.dtype)
     _elementwise(_scale_by_act_grad_kernel, g, y, da, int(enc), n=da.size)
     _col_sum(da, db)
-    _gemm(da, W, dx, tb=True)
+    if dx is not None:
+        _gemm(da, W, dx, tb=True)
     _gemm(x, da, dW, ta=True)                          # encoder path
     _gemm(dz, y, dW, ta=True, accumulate=True)         # + decoder path
 

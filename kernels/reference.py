@@ -335,14 +335,18 @@ def softmax_xent_dense_backward(probs: np.ndarray, target: np.ndarray, dlogits: 
     dlogits[...] = (probs * target.sum(axis=1, keepdims=True) - target) * scale
 
 
-def bce_logits_forward(z: np.ndarray, t: np.ndarray) -> float:
-    """Mean over all elements of ``max(z, 0) - z t + log(1 + exp(-|z|))``, any shape."""
+def bce_logits_forward(z: np.ndarray, t: np.ndarray, p: np.ndarray) -> float:
+    """Mean over all elements of ``max(z, 0) - z t + log(1 + exp(-|z|))``, any shape; also writes
+    ``p = sigmoid(z)`` for the backward pass (like the fused softmax + cross-entropy)."""
+    p[...] = _sigmoid(z)
     return float(np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))))
 
 
-def bce_logits_backward(z: np.ndarray, t: np.ndarray, dz: np.ndarray, scale: float) -> None:
-    """``dz = (sigmoid(z) - t) * scale``, any shape."""
-    dz[...] = (_sigmoid(z) - t) * scale
+def bce_logits_backward(p: np.ndarray, t: np.ndarray, dz: np.ndarray, scale: float) -> None:
+    """``dz = (p - t) * scale`` with ``p = sigmoid(z)`` from the forward pass, any shape.
+
+    Why: d/dz [max(z, 0) - z t + log(1 + exp(-|z|))] = sigmoid(z) - t on both sides of 0."""
+    dz[...] = (p - t) * scale
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -412,14 +416,16 @@ def tied_ae_backward(x: np.ndarray, W: np.ndarray, y: np.ndarray, xhat: np.ndarr
         x, W, y, xhat: as in :func:`tied_ae_forward`.
         dy: upstream gradient of ``y`` (N, Hd), zeros if ``y`` is unused.
         dxhat: upstream gradient of ``xhat`` (N, D).
-        dx (N, D), dW (D, Hd), db (Hd,), dc (D,): overwritten.
+        dx (N, D), dW (D, Hd), db (Hd,), dc (D,): overwritten; ``dx`` may be None (not computed, e.g.
+            when ``x`` is the data).
         enc, dec: activation codes.
     """
     dr = dxhat * _act_grad_from_output(xhat, dec)
     da = (dy + dr @ W) * _act_grad_from_output(y, enc)
     dc[...] = dr.sum(axis=0)
     db[...] = da.sum(axis=0)
-    dx[...] = da @ W.T
+    if dx is not None:
+        dx[...] = da @ W.T
     dW[...] = x.T @ da + dr.T @ y
 
 

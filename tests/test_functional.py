@@ -243,3 +243,31 @@ def test_cpu_keeps_the_im2col_matrix_only_for_shallow_windows():
     assert cpu.conv2d_keeps_cols(1, 6, 3, 3, 1, 1) is False    # direct loops: no matrix at all
     assert cpu.conv2d_keeps_cols(3, 2, 2, 2, 1, 1) is True     # depth 12, three channels: im2col, kept
     assert cpu.conv2d_keeps_cols(1, 6, 3, 3, 2, 2) is True     # strided: im2col, depth 9
+
+
+def test_tied_autoencoder_computes_no_input_gradient_for_data(monkeypatch):
+    # x as data (no grad): the backend is asked for no dx; x as a trainable tensor: it is, and W's gradient
+    # is the same either way.
+    from minidl import backend
+
+    ns = backend.get("cpu")
+    seen = []
+    orig = ns.tied_ae_backward
+
+    def spy(x, W, y, xhat, dy, dxhat, dx, *rest):
+        seen.append(dx is None)
+        return orig(x, W, y, xhat, dy, dxhat, dx, *rest)
+
+    monkeypatch.setattr(ns, "tied_ae_backward", spy)
+    rng = np.random.default_rng(0)
+    xs = rng.random((3, 5))
+    grads = []
+    for x in (xs, Tensor(xs, requires_grad=True)):
+        W = Tensor(rng.standard_normal((5, 2)) if not grads else grads[0][1], requires_grad=True)
+        b, c = Tensor(np.zeros(2), requires_grad=True), Tensor(np.zeros(5), requires_grad=True)
+        _, xhat = F.tied_autoencoder(x, W, b, c)
+        F.binary_cross_entropy(xhat, xs).backward()
+        grads.append((W.grad.copy(), W.data))
+    assert seen == [True, False]
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    assert isinstance(x, Tensor) and x.grad is not None and x.grad.shape == xs.shape

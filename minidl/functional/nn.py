@@ -222,12 +222,13 @@ def categorical_crossentropy(probs: Tensor, target: Any, eps: float = 1e-7) -> T
 
 class BCEWithLogits(Function):
     def forward(self, z, t):
-        self.B, self.z, self.t = backend.of(z), z, t
-        return np.asarray(self.B.bce_logits_forward(z, t), dtype=z.dtype)
+        self.B, self.t = backend.of(z), t
+        self.p = self.B.empty(z.shape, dtype=z.dtype)  # sigmoid(z), written by the forward kernel
+        return np.asarray(self.B.bce_logits_forward(z, t, self.p), dtype=z.dtype)
 
     def backward(self, g):
-        dz = self.B.empty(self.z.shape, dtype=self.z.dtype)
-        self.B.bce_logits_backward(self.z, self.t, dz, _host_float(g) / self.z.size)
+        dz = self.B.empty(self.p.shape, dtype=self.p.dtype)
+        self.B.bce_logits_backward(self.p, self.t, dz, _host_float(g) / self.p.size)
         return dz, None
 
 
@@ -362,7 +363,9 @@ class TiedAutoencoder(Function):
         dy, dxhat = (np.ascontiguousarray(g) if isinstance(g, np.ndarray) else g for g in grads)
         x, W, y, xhat, b, c = self.saved
         B = self.B
-        dx, dW = B.empty(x.shape, dtype=x.dtype), B.empty(W.shape, dtype=W.dtype)
+        # dx only when x needs it (not for the data): one GEMM of six saved
+        dx = B.empty(x.shape, dtype=x.dtype) if self.needs_input_grad[0] else None
+        dW = B.empty(W.shape, dtype=W.dtype)
         db, dc = B.empty(b.shape, dtype=b.dtype), B.empty(c.shape, dtype=c.dtype)
         B.tied_ae_backward(x, W, y, xhat, dy, dxhat, dx, dW, db, dc, *self.codes)
         return dx, dW, db, dc

@@ -317,11 +317,30 @@ def test_cross_entropy_matches_reference(case, scale):
     close(g, g_ref, dt, k * scale)
 
     t01 = (rng.random((m, k)) < 0.5).astype(dt)
-    loss = cpu.bce_logits_forward(logits, t01)
-    close(loss, ref.bce_logits_forward(l64, t01.astype(np.float64)), dt, mag)
-    cpu.bce_logits_backward(logits, t01, g, scale)
-    ref.bce_logits_backward(l64, t01.astype(np.float64), g_ref, scale)
+    sp, sp_ref = np.full((m, k), np.nan, dt), np.empty((m, k))
+    loss = cpu.bce_logits_forward(logits, t01, sp)
+    close(loss, ref.bce_logits_forward(l64, t01.astype(np.float64), sp_ref), dt, mag)
+    close(sp, sp_ref, dt)
+    cpu.bce_logits_backward(sp, t01, g, scale)
+    ref.bce_logits_backward(sp.astype(np.float64), t01.astype(np.float64), g_ref, scale)
     close(g, g_ref, dt, scale)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_bce_logits_over_several_threads_matches_reference(dt):
+    """40,000 elements: above the size from which the forward splits into blocks (one partial sum each)."""
+    rng = np.random.default_rng(3)
+    z = (rng.standard_normal(40_000) * 4).astype(dt)
+    t = rng.random(40_000).astype(dt)
+    p, g = np.full(z.shape, np.nan, dt), np.full(z.shape, np.nan, dt)
+    p_ref, g_ref = np.empty(z.shape), np.empty(z.shape)
+    loss = cpu.bce_logits_forward(z, t, p)
+    loss_ref = ref.bce_logits_forward(z.astype(np.float64), t.astype(np.float64), p_ref)
+    close(loss, loss_ref, dt, np.mean(np.abs(z.astype(np.float64))) + 1)
+    close(p, p_ref, dt)
+    cpu.bce_logits_backward(p, t, g, 0.5)
+    ref.bce_logits_backward(p.astype(np.float64), t.astype(np.float64), g_ref, 0.5)
+    close(g, g_ref, dt, 1.0)
 
 
 @settings()
@@ -386,6 +405,11 @@ def test_tied_ae_matches_reference(n, d, hd, enc, dec, dt, seed):
     gmag = mag * (1 + abs(dy64).max() + abs(dxh64).max()) * d * hd * n
     for g, g_r in zip(grads, grads_r):
         close(g, g_r, dt, gmag)
+    # dx=None (x is data): the other three gradients are the same, bit for bit.
+    rest = [np.full(s, np.nan, dt) for s in ((d, hd), (hd,), (d,))]
+    cpu.tied_ae_backward(x, W, y, xhat, dy, dxhat, None, *rest, enc, dec)
+    for g, g_full in zip(rest, grads[1:]):
+        np.testing.assert_array_equal(g, g_full)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -435,10 +459,12 @@ def test_extreme_inputs_stay_finite(mod, dt):
     assert np.isfinite(loss) and loss == pytest.approx(2000.0)
     loss = mod.softmax_xent_dense_forward(logits, np.array([[0, 0, 1]], dtype=dt), p)
     assert np.isfinite(loss) and loss == pytest.approx(2000.0)
-    loss = mod.bce_logits_forward(np.array([1000.0, -1000.0], dt), np.array([0.0, 1.0], dt))
+    sp = np.empty(2, dt)
+    loss = mod.bce_logits_forward(np.array([1000.0, -1000.0], dt), np.array([0.0, 1.0], dt), sp)
     assert np.isfinite(loss) and loss == pytest.approx(1000.0)
+    np.testing.assert_array_equal(sp, [1.0, 0.0])
     dz = np.empty(2, dt)
-    mod.bce_logits_backward(np.array([1000.0, -1000.0], dt), np.array([0.0, 1.0], dt), dz, 1.0)
+    mod.bce_logits_backward(sp, np.array([0.0, 1.0], dt), dz, 1.0)
     np.testing.assert_allclose(dz, [1.0, -1.0])
 
 
@@ -603,8 +629,9 @@ def test_reference_cross_entropy_gradients():
     fd_close(g, numgrad(lambda: ref.softmax_xent_sparse_forward(logits, labels, p), logits))
     ref.softmax_xent_dense_backward(_probs(logits), target, g, 1.0 / m)
     fd_close(g, numgrad(lambda: ref.softmax_xent_dense_forward(logits, target, p), logits))
-    ref.bce_logits_backward(logits, t01, g, 1.0 / logits.size)
-    fd_close(g, numgrad(lambda: ref.bce_logits_forward(logits, t01), logits))
+    ref.bce_logits_forward(logits, t01, p)
+    ref.bce_logits_backward(p.copy(), t01, g, 1.0 / logits.size)
+    fd_close(g, numgrad(lambda: ref.bce_logits_forward(logits, t01, np.empty_like(p)), logits))
 
 
 def _probs(logits):

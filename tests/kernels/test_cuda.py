@@ -246,8 +246,10 @@ def test_bce_logits(dtype):
     z = _randn(rng, (2, 3, 2), dtype, scale=4.0)
     z[0, 0, :] = [-500.0, 500.0]
     t = rng.random(z.shape).astype(dtype)
-    _check("bce_logits_forward", [z, t], dtype)
-    _check("bce_logits_backward", [z, t, _nan(z.shape, dtype), 0.5], dtype)
+    _check("bce_logits_forward", [z, t, _nan(z.shape, dtype)], dtype)
+    p = np.empty_like(z)
+    reference.bce_logits_forward(z, t, p)
+    _check("bce_logits_backward", [p, t, _nan(z.shape, dtype), 0.5], dtype)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -291,6 +293,7 @@ def test_tied_autoencoder(enc, dec, dtype):
     dy, dxhat = _randn(rng, y.shape, dtype), _randn(rng, xhat.shape, dtype)
     grads = [_nan((n, d), dtype), _nan((d, hd), dtype), _nan((hd,), dtype), _nan((d,), dtype)]
     _check("tied_ae_backward", [x, W, y, xhat, dy, dxhat, *grads, enc, dec], dtype)
+    _check("tied_ae_backward", [x, W, y, xhat, dy, dxhat, None, *grads[1:], enc, dec], dtype)  # no dx
 
 
 # ----------------------------------------------------------------------------------------------------
