@@ -68,7 +68,7 @@ import numba
 import numpy as np
 from numba import njit, prange, uint64
 
-from .blas import _blocks, _OneThread, _workers, matmul, matmul_tn, threads
+from .blas import _blocks, _OneThread, _workers, matmul, matmul_tn, matmul_tn_beside, threads
 
 __all__ = [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel", "conv2d_backward_bias",
@@ -1241,6 +1241,8 @@ def tied_ae_backward(x: np.ndarray, W: np.ndarray, y: np.ndarray, xhat: np.ndarr
     _on_threads(_mul_act_grad, dr.shape[0], dr.size, dr, dxhat, xhat, dec, min_work=_PAR_MIN_STREAM)
     _nt(dr.size, _PAR_MIN_STREAM)
     _col_sums(dr, dc, _tile_rows(dc.shape[0]))
+    dWd = np.empty_like(dW)
+    pending = matmul_tn_beside(dr, y, dWd)  # decoder path (W used transposed there), on another thread
     dyt = np.empty_like(y)
     matmul(dr, W, dyt)                 # gradient reaching y through the decoder
     dyt += dy                          # ... plus the upstream gradient of y itself
@@ -1250,8 +1252,8 @@ def tied_ae_backward(x: np.ndarray, W: np.ndarray, y: np.ndarray, xhat: np.ndarr
     if dx is not None:
         matmul(dyt, W.T, dx)
     matmul_tn(x, dyt, dW)              # encoder path
-    dWd = np.empty_like(dW)
-    matmul_tn(dr, y, dWd)              # decoder path (W used transposed there)
+    if pending is not None:
+        pending.result()
     dW += dWd
 
 

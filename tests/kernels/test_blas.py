@@ -32,6 +32,21 @@ def test_split_products_equal_numpy(monkeypatch, m, dt):
     close(out_t, bt @ b.T, np.abs(bt) @ np.abs(b).T)
 
 
+@pytest.mark.parametrize("nthreads,split_min", [(1, 1 << 25), (2, 1 << 25), (2, 0)])
+def test_product_beside_the_caller_equals_numpy(monkeypatch, nthreads, split_min):
+    """On a pool thread (a Future), at once on one thread, and at once when large enough to be split."""
+    monkeypatch.setattr(blas, "_SPLIT_MIN_FLOPS", split_min)
+    monkeypatch.setattr(blas, "threads", lambda: nthreads)
+    rng = np.random.default_rng(nthreads)
+    a, b = rng.standard_normal((40, 7)), rng.standard_normal((40, 3))
+    out = np.full((7, 3), np.nan)
+    pending = blas.matmul_tn_beside(a, b, out)
+    assert (pending is None) == (nthreads == 1 or split_min == 0)
+    if pending is not None:
+        pending.result()
+    np.testing.assert_allclose(out, a.T @ b, rtol=1e-12, atol=1e-12)
+
+
 def test_threads_follow_numba():
     if not blas.single_threaded_blas():
         assert blas.threads() == 1
