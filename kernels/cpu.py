@@ -525,6 +525,8 @@ def _conv1_bwd_kernel(lo, hi, t, xp, dy, parts, kh, kw, rr):
 # multiply-adds against the (9, F) kernel (which stays in L1): the output is written exactly once, bias
 # included. The loop body is unrolled by hand over the nine taps: each output then takes one store, and
 # a loop over taps (or groups of taps) around the F loop made LLVM give up vectorizing (5 ms vs 0.5 ms).
+# The forward and the kernel gradient repeat the nine-value gather on purpose: as a shared helper the
+# offsets were reloaded per pixel and the kernel gradient ran 10 % slower (0.83-0.86 vs 0.75-0.77 ms).
 @njit(nogil=True, **_JIT)
 def _conv1_fwd9(lo, hi, t, xp, w9, offs, b, oh, ow, out):
     """out[n, i, j, f] = b[f] + sum_e xp_flat[(n*HP + i)*WP + j + offs[e]] * w9[e, f] for output rows
