@@ -14,7 +14,7 @@ shape implies the rest.
 
 Convolution, x (N,H,W,C), w (KH,KW,C,F), b (F,), y (N,OH,OW,F)::
 
-    conv2d_forward(x, w, b, out, sh, sw, ph, pw)
+    conv2d_forward(x, w, b, out, sh, sw, ph, pw, relu=False)  # relu: fused activation, applied in place
     conv2d_backward_input(dy, w, dx, sh, sw, ph, pw)        # dx (N,H,W,C) overwritten
     conv2d_backward_kernel(x, dy, dw, sh, sw, ph, pw)       # dw (KH,KW,C,F) overwritten
     conv2d_backward_bias(dy, db)                            # db (F,) overwritten: sum of dy over N,OH,OW

@@ -381,7 +381,7 @@ def _run_rows(f: int, oh: int, wp: int) -> int:
 
 
 @njit(nogil=True, **_JIT)
-def _conv1_fwd(lo, hi, t, xp, w, b, oh, ow, out, rr):
+def _conv1_fwd(lo, hi, t, xp, w, b, oh, ow, out, rr, relu):
     """out[n, i, j, f] = b[f] + sum_{p,q} xp[n, i + p, j + q, 0] * w[p, q, 0, f] for the runs ``lo:hi``.
 
     ``acc[f*L + m]`` holds the run's ``L = (rr - 1)*WP + OW`` flat outputs channel-major, so the innermost
@@ -438,6 +438,9 @@ def _conv1_fwd(lo, hi, t, xp, w, b, oh, ow, out, rr):
             for j in range(ow):
                 for k in range(f):
                     of[o + uint64(j * f + k)] = acc[uint64(k) * lmax + uint64(r * wp + j)]
+        if relu:  # the fused activation, while the run's outputs are in cache
+            o = (bb * oh + i0) * ow * f
+            _relu_fwd(o, o + nr * ow * f, 0, of, of)
 
 
 @njit(nogil=True, fastmath={"reassoc", "contract"}, cache=True)
@@ -528,7 +531,7 @@ def _conv1_bwd_kernel(lo, hi, t, xp, dy, parts, kh, kw, rr):
 # The forward and the kernel gradient repeat the nine-value gather on purpose: as a shared helper the
 # offsets were reloaded per pixel and the kernel gradient ran 10 % slower (0.83-0.86 vs 0.75-0.77 ms).
 @njit(nogil=True, **_JIT)
-def _conv1_fwd9(lo, hi, t, xp, w9, offs, b, oh, ow, out):
+def _conv1_fwd9(lo, hi, t, xp, w9, offs, b, oh, ow, out, relu):
     """out[n, i, j, f] = b[f] + sum_e xp_flat[(n*HP + i)*WP + j + offs[e]] * w9[e, f] for output rows
     (n, i) in ``lo:hi``."""
     n, hp, wp, _ = xp.shape
@@ -549,6 +552,8 @@ def _conv1_fwd9(lo, hi, t, xp, w9, offs, b, oh, ow, out):
                 of[o + k] = (b[k] + x0 * wf[k] + x1 * wf[uf + k] + x2 * wf[2 * uf + k] + x3 * wf[3 * uf + k]
                              + x4 * wf[4 * uf + k] + x5 * wf[5 * uf + k] + x6 * wf[6 * uf + k]
                              + x7 * wf[7 * uf + k] + x8 * wf[8 * uf + k])
+        if relu:  # the fused activation, while the row is in cache
+            _relu_fwd(r * ow * f, (r + 1) * ow * f, 0, of, of)
 
 
 @njit(nogil=True, **_JIT)
@@ -598,9 +603,10 @@ _CHUNK_ELEMS = 1 << 18  # vs 2**17 at 2 threads: Keras conv2 -2 %, LeNet-5 conv2
 _PAR_MIN_MACS = 1 << 22  # multiply-adds below which a conv runs on one thread (waking one costs ~50 us)
 
 
-def _conv_fwd_rows(lo, hi, t, xp, w2, b, out2, cols, kh, kw, sh, sw, oh, ow, m, step):
+def _conv_fwd_rows(lo, hi, t, xp, w2, b, out2, cols, kh, kw, sh, sw, oh, ow, m, step, relu):
     """One thread's share of the im2col forward: output rows (n, i) in ``lo:hi``, ``step`` at a time."""
-    depth = w2.shape[0]
+    depth, f = w2.shape
+    of = out2.reshape(-1)
     with _OneThread():
         for r0 in range(lo, hi, step):
             r1 = min(hi, r0 + step)
@@ -609,6 +615,8 @@ def _conv_fwd_rows(lo, hi, t, xp, w2, b, out2, cols, kh, kw, sh, sw, oh, ow, m, 
             _im2col(r0, r1, 0, xp, kh, kw, sh, sw, oh, ow, dest.reshape(-1))
             np.matmul(dest, w2, out=out2[a:z])
             _add_bias_rows(a, z, 0, out2, b, m)
+            if relu:  # the fused activation, while the chunk is in cache
+                _relu_fwd(a * f, z * f, 0, of, of)
 
 
 def _conv_bwd_input_imgs(lo, hi, t, dy2, w2t, dxp, kh, kw, sh, sw, oh, ow, step):
@@ -658,7 +666,8 @@ def conv2d_keeps_cols(c: int, f: int, kh: int, kw: int, sh: int, sw: int) -> boo
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
-                   sh: int, sw: int, ph: int, pw: int, cols: np.ndarray | None = None) -> None:
+                   sh: int, sw: int, ph: int, pw: int, cols: np.ndarray | None = None,
+                   relu: bool = False) -> None:
     """2-D convolution (cross-correlation), NHWC.
 
     Args:
@@ -671,26 +680,28 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
         cols: optional (N*OH*OW, KH*KW*C) array that receives the im2col matrix, so that
             :func:`conv2d_backward_kernel` can reuse it instead of building it again (CPU only; costs
             its memory until the backward pass). Not written when C = 1 (the direct path builds none).
+        relu: apply ReLU to the output (in place, chunk by chunk while it is in cache: one pass over
+            the output fewer than a separate :func:`relu_forward`).
     """
     _c(x, "x"), _c(w, "w"), _c(b, "b"), _c(out, "out")
     n, oh, ow, f = out.shape
     kh, kw, c, _ = w.shape
-    sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
+    sh, sw, ph, pw, relu = int(sh), int(sw), int(ph), int(pw), bool(relu)
     depth = kh * kw * c
     if cols is not None:  # filled chunk by chunk below (left untouched by the direct loops)
         cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
     xp = _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow)
     if _direct(c, f, sh, sw):  # direct loops (see _conv1_fwd)
         rr = _run_rows(f, oh, xp.shape[2])
-        _on_threads(_conv1_fwd, n * ((oh + rr - 1) // rr), out.size * kh * kw, xp, w, b, oh, ow, out, rr)
+        _on_threads(_conv1_fwd, n * ((oh + rr - 1) // rr), out.size * kh * kw, xp, w, b, oh, ow, out, rr, relu)
         return
     if _direct9(c, f, kh, kw, sh, sw):  # channels-last nine-tap loops (see _conv1_fwd9)
         offs, w9 = _taps9(kh, kw, xp.shape[2], w)
-        _on_threads(_conv1_fwd9, n * oh, out.size * 9, xp, w9, offs, b, oh, ow, out)
+        _on_threads(_conv1_fwd9, n * oh, out.size * 9, xp, w9, offs, b, oh, ow, out, relu)
         return
     step = max(1, _CHUNK_ELEMS // (ow * depth))  # output rows (n, i) per chunk
     _on_threads(_conv_fwd_rows, n * oh, out.size * depth, xp, w.reshape(depth, f), b, out.reshape(n * oh * ow, f),
-                cols, kh, kw, sh, sw, oh, ow, _tile_rows(f), step, min_work=_PAR_MIN_MACS)
+                cols, kh, kw, sh, sw, oh, ow, _tile_rows(f), step, relu, min_work=_PAR_MIN_MACS)
 
 
 def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,

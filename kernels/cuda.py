@@ -353,8 +353,9 @@ def _conv2d_forward_kernel(x, w, b, out, sh, sw, ph, pw):
     out[n, oh, ow, f] = s + b[f]
 
 
-def conv2d_forward(x, w, b, out, sh, sw, ph, pw) -> None:
-    """out[n,oh,ow,f] = b[f] + sum_{i,j,c} x[n, oh*sh-ph+i, ow*sw-pw+j, c] w[i,j,c,f]; one thread per out."""
+def conv2d_forward(x, w, b, out, sh, sw, ph, pw, relu=False) -> None:
+    """out[n,oh,ow,f] = b[f] + sum_{i,j,c} x[n, oh*sh-ph+i, ow*sw-pw+j, c] w[i,j,c,f]; one thread per out;
+    then ReLU in place when ``relu``."""
     _check(x.ndim == 4 and w.ndim == 4 and out.ndim == 4, "conv2d: x, w, out must be 4-D")
     _check(x.shape[3] == w.shape[2] and out.shape[3] == w.shape[3] and out.shape[0] == x.shape[0],
            "conv2d: shapes of x, w and out do not agree")
@@ -362,6 +363,8 @@ def conv2d_forward(x, w, b, out, sh, sw, ph, pw) -> None:
         return
     blocks, threads = _launch_1d(out.size)
     _conv2d_forward_kernel[blocks, threads](x, w, b, out, int(sh), int(sw), int(ph), int(pw))
+    if relu:
+        relu_forward(out, out)
 
 
 @cuda.jit

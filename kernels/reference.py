@@ -71,7 +71,7 @@ def _padded(x: np.ndarray, oh: int, ow: int, kh: int, kw: int, sh: int, sw: int,
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
-                   sh: int, sw: int, ph: int, pw: int) -> None:
+                   sh: int, sw: int, ph: int, pw: int, relu: bool = False) -> None:
     """2-D convolution (cross-correlation), NHWC.
 
     Args:
@@ -81,6 +81,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
         out: output (N, OH, OW, F), overwritten.
         sh, sw: strides.
         ph, pw: top/left zero padding.
+        relu: apply ReLU to the output (a layer's fused activation).
     """
     kh, kw = w.shape[0], w.shape[1]
     oh, ow = out.shape[1], out.shape[2]
@@ -89,6 +90,8 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray,
         for j in range(ow):
             window = xp[:, i * sh:i * sh + kh, j * sw:j * sw + kw, :]          # (N, KH, KW, C)
             out[:, i, j, :] = np.einsum("npqc,pqcf->nf", window, w) + b
+    if relu:
+        relu_forward(out, out)
 
 
 def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray,

@@ -84,9 +84,10 @@ def pool2d_output_shape(input_shape: tuple, pool_size: Any = 2, strides: Any = N
 class Conv2D(Function):
     """y = act(conv2d(x, w) + b). Inputs x (N,H,W,C), w (KH,KW,C,F), optional b (F,); act 'linear' or 'relu'.
 
-    ReLU is fused because a conv layer is almost always followed by one: the activation runs in place on
-    the output (no second (N,OH,OW,F) array) and its backward mask is ``y > 0``, which equals
-    ``pre-activation > 0``, so nothing else needs keeping.
+    ReLU is fused because a conv layer is almost always followed by one: the conv kernel applies it in
+    place on each chunk of the output while that is still in cache (no second (N,OH,OW,F) array, no
+    second pass over memory), and its backward mask is ``y > 0``, which equals ``pre-activation > 0``, so
+    nothing else needs keeping.
     """
 
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear"):
@@ -100,15 +101,13 @@ class Conv2D(Function):
         bias = b if b is not None else B.zeros(f, dtype=x.dtype)
         self.cols = None
         keeps = getattr(B, "keeps_cols", None)  # a backend that can keep the im2col matrix says when it pays
+        relu = activation == "relu"  # applied by the kernel while each chunk of the output is in cache
         if keeps is not None and keeps(c, f, kh, kw, *strides) and self.needs_input_grad[1] and is_grad_enabled():
             self.cols = B.empty((n * oh * ow, kh * kw * c), dtype=x.dtype)
-            B.conv2d_forward(x, w, bias, out, *self.geom, cols=self.cols)
+            B.conv2d_forward(x, w, bias, out, *self.geom, cols=self.cols, relu=relu)
         else:
-            B.conv2d_forward(x, w, bias, out, *self.geom)
-        self.out = None
-        if activation == "relu":
-            B.relu_forward(out, out)
-            self.out = out
+            B.conv2d_forward(x, w, bias, out, *self.geom, relu=relu)
+        self.out = out if relu else None
         return out
 
     def backward(self, dy):

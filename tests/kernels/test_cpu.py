@@ -147,6 +147,33 @@ def test_conv2d_direct_single_channel_path_matches_reference(dt, budget, monkeyp
         close(dk, dk_ref, dt, dk_mag)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("c,f,k,stride", [(1, 4, 5, 1), (1, 24, 3, 1), (3, 5, 3, 1), (2, 6, 3, 2)])
+def test_conv2d_fused_relu_equals_relu_of_the_output(dt, c, f, k, stride):
+    """relu=True on each path (channel-major direct, nine-tap direct, im2col, strided im2col) gives exactly
+    relu_forward of the plain output, with the chunks small enough that a call spans several of them."""
+    rng = np.random.default_rng(f)
+    x = rng.standard_normal((5, 13, 11, c)).astype(dt)
+    w, b = rng.standard_normal((k, k, c, f)).astype(dt), rng.standard_normal(f).astype(dt)
+    oh, ph, _ = shapes.conv_output_size(13, k, stride, "same")
+    ow, pw, _ = shapes.conv_output_size(11, k, stride, "same")
+    y, y_relu, want = (np.empty((5, oh, ow, f), dt) for _ in range(3))
+    old = cpu._CHUNK_ELEMS, cpu._RUN_BUDGET
+    cpu._CHUNK_ELEMS, cpu._RUN_BUDGET = 256, 64
+    try:
+        cpu.conv2d_forward(x, w, b, y, stride, stride, ph, pw)
+        cpu.conv2d_forward(x, w, b, y_relu, stride, stride, ph, pw, relu=True)
+    finally:
+        cpu._CHUNK_ELEMS, cpu._RUN_BUDGET = old
+    cpu.relu_forward(y, want)
+    assert (y < 0).any() and (y > 0).any()
+    np.testing.assert_array_equal(y_relu, want)
+    y_ref = np.empty(y.shape)
+    ref.conv2d_forward(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), y_ref, stride, stride,
+                       ph, pw, relu=True)
+    np.testing.assert_allclose(y_relu, y_ref, rtol=1e-4, atol=1e-4)  # the reference's relu flag too
+
+
 def test_conv2d_rejects_a_cols_buffer_of_the_wrong_shape_or_dtype():
     x, w, out = np.zeros((2, 5, 5, 3)), np.zeros((3, 3, 3, 4)), np.zeros((2, 3, 3, 4))
     for cols in (np.zeros((18, 26)), np.zeros((18, 27), np.float32), np.zeros((27, 18)).T):

@@ -136,6 +136,7 @@ def _conv_case(n, h, w, c, f, kh, kw, sh, sw, padding, dtype, seed):
     b = _randn(rng, (f,), dtype)
     dy = _randn(rng, (n, oh, ow, f), dtype)
     _check("conv2d_forward", [x, k, b, _nan((n, oh, ow, f), dtype), sh, sw, ph, pw], dtype)
+    _check("conv2d_forward", [x, k, b, _nan((n, oh, ow, f), dtype), sh, sw, ph, pw, True], dtype)  # fused ReLU
     _check("conv2d_backward_input", [dy, k, _nan(x.shape, dtype), sh, sw, ph, pw], dtype)
     _check("conv2d_backward_kernel", [x, dy, _nan(k.shape, dtype), sh, sw, ph, pw], dtype)
     _check("conv2d_backward_bias", [dy, _nan((f,), dtype)], dtype)
