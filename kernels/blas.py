@@ -29,7 +29,7 @@ from typing import Callable
 import numba
 import numpy as np
 
-__all__ = ["matmul", "matmul_tn", "matmul_tn_beside", "threads", "single_threaded_blas"]
+__all__ = ["matmul", "matmul_tn", "matmul_tn_beside", "threads", "blocks", "fork_join", "single_threaded_blas"]
 
 # Products with fewer multiply-adds than this run in the calling thread: waking a sleeping pool thread
 # costs ~0.05-0.2 ms, so splitting only pays for large products (measured on 2 cores, float32: a
@@ -109,8 +109,21 @@ def _workers(n: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def _blocks(m: int, t: int) -> list[tuple[int, int]]:
+def blocks(m: int, t: int) -> list[tuple[int, int]]:
+    """``range(m)`` cut into ``t`` contiguous ``(lo, hi)`` blocks of near-equal size, in order."""
     return [(i * m // t, (i + 1) * m // t) for i in range(t)]
+
+
+
+def fork_join(fn: Callable, arg_lists: list[tuple]) -> list:
+    """``[fn(*args) for args in arg_lists]``, all at once: the first call in the calling thread, the others
+    on the sleeping pool threads; returns the results in order. ``fn`` must release the GIL while it works
+    (a BLAS product, a ``nogil`` Numba function) for the calls to overlap. Used by every parallel pass
+    that is not a Numba ``prange`` loop: the split products below, the CPU kernels' ``_on_threads`` and
+    KMeans' assignment step."""
+    futures = [_workers(len(arg_lists) - 1).submit(fn, *a) for a in arg_lists[1:]] if len(arg_lists) > 1 else []
+    first = fn(*arg_lists[0])
+    return [first] + [f.result() for f in futures]
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -122,12 +135,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         if t <= 1 or m * k * b.shape[1] < _SPLIT_MIN_FLOPS:
             np.matmul(a, b, out=out)
             return
-        blocks = _blocks(m, t)
-        futures = [_workers(t - 1).submit(np.matmul, a[lo:hi], b, out=out[lo:hi]) for lo, hi in blocks[1:]]
-        lo, hi = blocks[0]
-        np.matmul(a[lo:hi], b, out=out[lo:hi])
-        for fut in futures:
-            fut.result()
+        fork_join(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), blocks(m, t))
 
 
 def matmul_tn_beside(a: np.ndarray, b: np.ndarray, out: np.ndarray):
@@ -155,9 +163,9 @@ def matmul_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         if t <= 1 or m * k * b.shape[1] < _SPLIT_MIN_FLOPS:
             np.matmul(a.T, b, out=out)
             return
-        blocks = _blocks(m, t)
-        futures = [_workers(t - 1).submit(np.matmul, a[lo:hi].T, b[lo:hi]) for lo, hi in blocks[1:]]
-        lo, hi = blocks[0]
-        np.matmul(a[lo:hi].T, b[lo:hi], out=out)
-        for fut in futures:
-            out += fut.result()
+        def part(lo: int, hi: int, first: bool) -> np.ndarray:  # the first block writes straight into out
+            return np.matmul(a[lo:hi].T, b[lo:hi], out=out if first else None)
+
+        partials = fork_join(part, [(lo, hi, i == 0) for i, (lo, hi) in enumerate(blocks(m, t))])
+        for p in partials[1:]:
+            out += p

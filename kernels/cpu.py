@@ -68,7 +68,7 @@ import numba
 import numpy as np
 from numba import njit, prange, uint64
 
-from .blas import _blocks, _OneThread, _workers, matmul, matmul_tn, matmul_tn_beside, threads
+from .blas import _OneThread, blocks, fork_join, matmul, matmul_tn, matmul_tn_beside, threads
 
 __all__ = [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel", "conv2d_backward_bias",
@@ -122,11 +122,7 @@ def _on_threads(fn, units: int, work: int, *args, min_work: int = _PAR_MIN_WORK)
     ``range(uint64(lo), uint64(hi))``: with a signed loop index Numba must allow for negative (wrap-around)
     indices and LLVM does not vectorize (ReLU: 254 us signed, 26 us unsigned, 28 us as a prange loop)."""
     t = max(1, min(units, threads() if work >= min_work else 1))
-    blocks = _blocks(units, t)
-    futures = [_workers(t - 1).submit(fn, lo, hi, i, *args) for i, (lo, hi) in enumerate(blocks) if i > 0]
-    fn(blocks[0][0], blocks[0][1], 0, *args)
-    for fut in futures:
-        fut.result()
+    fork_join(fn, [(lo, hi, i, *args) for i, (lo, hi) in enumerate(blocks(units, t))])
     return t
 
 

@@ -447,8 +447,7 @@ def _lloyd(X, x_sq, centers_init, max_iter, tol_abs, n_threads):
     n, d = X.shape
     k = centers_init.shape[0]
     n_blocks = max(1, min(n_threads, _blas.threads(), n))  # 1 when BLAS can't be pinned to one thread per call
-    blocks = _blas._blocks(n, n_blocks)
-    pool = _blas._workers(n_blocks - 1) if n_blocks > 1 else None
+    blocks = _blas.blocks(n, n_blocks)
     centers = centers_init.copy()  # float64: the means are accumulated and stored in double precision
     centers_x = np.empty((k, d), dtype=X.dtype)  # the same centres in X's dtype, for the GEMM
     c_sq = np.empty(k)
@@ -466,8 +465,7 @@ def _lloyd(X, x_sq, centers_init, max_iter, tol_abs, n_threads):
             (X, lo, hi, centers_x.T, dots[t], x_sq, c_sq, labels, min_dist, part_sums[t], part_counts[t], full)
             for t, (lo, hi) in enumerate(blocks)
         ]
-        futures = [pool.submit(_block_step, *a) for a in args[1:]] if pool is not None else []
-        results = [_block_step(*args[0])] + [f.result() for f in futures]
+        results = _blas.fork_join(_block_step, args)  # one block per thread, all at once
         _reduce_parts(part_sums, part_counts, sums, counts, full)
         return sum(r[0] for r in results), sum(r[1] for r in results)
 

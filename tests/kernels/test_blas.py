@@ -47,6 +47,20 @@ def test_product_beside_the_caller_equals_numpy(monkeypatch, nthreads, split_min
     np.testing.assert_allclose(out, a.T @ b, rtol=1e-12, atol=1e-12)
 
 
+def test_blocks_cover_the_range_in_order_and_fork_join_keeps_the_order():
+    assert blas.blocks(10, 3) == [(0, 3), (3, 6), (6, 10)]
+    assert blas.blocks(2, 3) == [(0, 0), (0, 1), (1, 2)]
+    import threading
+
+    def who(i):
+        return i * i, threading.get_ident()
+
+    out = blas.fork_join(who, [(i,) for i in range(4)])
+    assert [v for v, _ in out] == [0, 1, 4, 9]
+    assert out[0][1] == threading.get_ident()              # the first call runs in the calling thread
+    assert all(tid != threading.get_ident() for _, tid in out[1:])  # the others on the pool
+
+
 def test_threads_follow_numba():
     if not blas.single_threaded_blas():
         assert blas.threads() == 1
