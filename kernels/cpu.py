@@ -85,7 +85,10 @@ __all__ = [
     "sgd_update", "adam_update", "rmsprop_update",
 ]
 
-_JIT = dict(cache=True, fastmath=False)
+# error_model="numpy": a float division by zero gives inf / nan, as in NumPy, instead of raising. Python's
+# model tests every divisor first, which also stops LLVM from vectorizing any loop with a division
+# (measured on 64x784 float32: sigmoid 79 -> 41-57 us, BCE forward 128 -> 78 us).
+_JIT = dict(cache=True, fastmath=False, error_model="numpy")
 
 
 _tls = threading.local()
@@ -439,7 +442,7 @@ def _conv1_fwd(lo, hi, t, xp, w, b, oh, ow, out, rr, relu):
             _relu_fwd(o, o + nr * ow * f, 0, of, of)
 
 
-@njit(nogil=True, fastmath={"reassoc", "contract"}, cache=True)
+@njit(nogil=True, fastmath={"reassoc", "contract"}, cache=True, error_model="numpy")
 def _conv1_bwd_kernel(lo, hi, t, xp, dy, parts, kh, kw, rr):
     """part[e] = sum over the runs ``lo:hi`` of xp[n, i + p, j + q, 0] * dy[n, i, j, f], e = (p*KW + q)*F + f.
 
@@ -863,12 +866,34 @@ def maxpool2d_backward(dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray) -> No
 # ----------------------------------------------------------------------------------------------------
 # Element-wise activations (flat views)
 # ----------------------------------------------------------------------------------------------------
-@njit(**_JIT)
-def _sigmoid1(v):
-    if v >= 0:
-        return 1.0 / (1.0 + math.exp(-v))
-    e = math.exp(v)
-    return e / (1.0 + e)
+# Transcendental functions (exp, log1p, tanh) go through NumPy's ufuncs, which have SIMD implementations
+# (AVX2 / AVX-512 picked at run time), while a Numba loop calls the scalar libm function once per element:
+# on 64x784 float32 values here, exp 30 us vs ~250 us, tanh 18 us vs 750 us. The arithmetic around them
+# (the two-branch sigmoid, the BCE terms) stays in Numba, one vectorized pass.
+def _exp_neg_abs(x: np.ndarray) -> np.ndarray:
+    """``exp(-|x|)`` in a new array (never overflows: the argument is <= 0)."""
+    e = np.abs(x)
+    np.negative(e, out=e)
+    return np.exp(e, out=e)
+
+
+@njit(nogil=True, **_JIT)
+def _sigmoid_from_exp(x, e, out):
+    """out = sigmoid(x) given e = exp(-|x|): 1/(1+e) for x >= 0, e/(1+e) below (no overflow at +-1000).
+    ``out`` may be ``x`` itself."""
+    one = e.dtype.type(1)  # (a plain 1 would make the division float64)
+    for k in range(uint64(x.size)):
+        r = one / (one + e[k])
+        out[k] = r if x[k] >= 0 else e[k] * r
+
+
+def _sigmoid_block(lo, hi, t, x, out):
+    xs = x[lo:hi]
+    _sigmoid_from_exp(xs, _exp_neg_abs(xs), out[lo:hi])
+
+
+def _tanh_block(lo, hi, t, x, out):
+    np.tanh(x[lo:hi], out=out[lo:hi])
 
 
 @njit(nogil=True, **_JIT)
@@ -884,21 +909,9 @@ def _relu_bwd(lo, hi, t, x, dy, dx):
 
 
 @njit(nogil=True, **_JIT)
-def _sigmoid_fwd(lo, hi, t, x, out):
-    for k in range(uint64(lo), uint64(hi)):
-        out[k] = _sigmoid1(x[k])
-
-
-@njit(nogil=True, **_JIT)
 def _sigmoid_bwd(lo, hi, t, y, dy, dx):
     for k in range(uint64(lo), uint64(hi)):
         dx[k] = dy[k] * y[k] * (1 - y[k])
-
-
-@njit(nogil=True, **_JIT)
-def _tanh_fwd(lo, hi, t, x, out):
-    for k in range(uint64(lo), uint64(hi)):
-        out[k] = math.tanh(x[k])
 
 
 @njit(nogil=True, **_JIT)
@@ -919,8 +932,8 @@ def relu_backward(x: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
 
 
 def sigmoid_forward(x: np.ndarray, out: np.ndarray) -> None:
-    """``out = sigmoid(x)`` (two-branch, no overflow at +-1000), any shape."""
-    _on_threads(_sigmoid_fwd, np.size(x), np.size(x), _flat(x, "x"), _flat(out, "out"))
+    """``out = sigmoid(x)`` (two-branch, no overflow at +-1000), any shape; ``out`` may be ``x``."""
+    _on_threads(_sigmoid_block, np.size(x), np.size(x), _flat(x, "x"), _flat(out, "out"), min_work=_PAR_MIN_STREAM)
 
 
 def sigmoid_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
@@ -930,8 +943,8 @@ def sigmoid_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
 
 
 def tanh_forward(x: np.ndarray, out: np.ndarray) -> None:
-    """``out = tanh(x)``, any shape."""
-    _on_threads(_tanh_fwd, np.size(x), np.size(x), _flat(x, "x"), _flat(out, "out"))
+    """``out = tanh(x)``, any shape; ``out`` may be ``x``."""
+    _on_threads(_tanh_block, np.size(x), np.size(x), _flat(x, "x"), _flat(out, "out"), min_work=_PAR_MIN_STREAM)
 
 
 def tanh_backward(y: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> None:
@@ -1036,20 +1049,24 @@ def _xent_dense_bwd(probs, target, dlogits, scale):
             dlogits[r, j] = (probs[r, j] * st - target[r, j]) * scale
 
 
-@njit(nogil=True, **_JIT)
+@njit(nogil=True, fastmath={"reassoc", "contract"}, cache=True, error_model="numpy")
+def _bce_terms(z, tg, e, l1p, p):
+    """sum of max(z, 0) - z t + log1p(e) (float64; ``reassoc`` lets the sum run in SIMD lanes), and
+    p = sigmoid(z), given e = exp(-|z|) and l1p = log1p(e)."""
+    total = 0.0
+    one = e.dtype.type(1)
+    for k in range(uint64(z.size)):
+        v = z[k]
+        total += max(v, 0) - v * tg[k] + l1p[k]
+        r = one / (one + e[k])
+        p[k] = r if v >= 0 else e[k] * r
+    return total
+
+
 def _bce_fwd(lo, hi, t, z, tg, p, partial):
     """partial[t] = sum of the BCE terms of z[lo:hi]; p[lo:hi] = sigmoid(z) from the same exp(-|z|)."""
-    # log(1 + e) in z's own dtype rather than log1p: 2x faster in float32 (Numba's log1p has no fast
-    # single-precision path), and it only drops terms e < eps that are below the rounding of the mean.
-    total = 0.0
-    one, zero = z.dtype.type(1), z.dtype.type(0)
-    for k in range(lo, hi):
-        v = z[k]
-        e = math.exp(-abs(v))
-        total += max(v, zero) - v * tg[k] + math.log(one + e)
-        r = one / (one + e)
-        p[k] = r if v >= zero else e * r
-    partial[t] = total
+    e = _exp_neg_abs(z[lo:hi])
+    partial[t] = _bce_terms(z[lo:hi], tg[lo:hi], e, np.log1p(e), p[lo:hi])
 
 
 @njit(nogil=True, **_JIT)
@@ -1100,16 +1117,14 @@ def softmax_xent_dense_backward(probs: np.ndarray, target: np.ndarray, dlogits: 
     _xent_dense_bwd(_c(probs, "probs"), _c(target, "target"), _c(dlogits, "dlogits"), float(scale))
 
 
-_PAR_MIN_TRANSCENDENTAL = 1 << 14  # an exp and a log per element (~7 ns): two threads pay from here
-
-
 def bce_logits_forward(z: np.ndarray, t: np.ndarray, p: np.ndarray) -> float:
     """Mean of the stable BCE with logits, ``max(z,0) - z t + log1p(exp(-|z|))``, any shape; writes
     ``p = sigmoid(z)`` too, from the same ``exp(-|z|)``, so the backward pass needs no exp at all (the tied
-    autoencoder's 64x784 loss: forward + backward 0.59 -> 0.36 ms on one thread)."""
+    autoencoder's 64x784 loss, forward + backward: 0.59 ms with Numba's scalar exp and log in both passes,
+    0.36 ms with them in the forward only, ~0.07 ms with NumPy's SIMD exp and log1p)."""
     zf, tf, pf = _flat(z, "z"), _flat(t, "t"), _flat(p, "p")
     partial = np.empty(threads())
-    nb = _on_threads(_bce_fwd, zf.size, zf.size, zf, tf, pf, partial, min_work=_PAR_MIN_TRANSCENDENTAL)
+    nb = _on_threads(_bce_fwd, zf.size, zf.size, zf, tf, pf, partial, min_work=_PAR_MIN_STREAM)
     return float(partial[:nb].sum() / max(zf.size, 1))
 
 
@@ -1175,12 +1190,9 @@ def dropout_backward(dy: np.ndarray, mask: np.ndarray, dx: np.ndarray) -> None:
 # ----------------------------------------------------------------------------------------------------
 @njit(**_JIT)
 def _act1(z, code):
+    """ReLU (code 1) or the identity (0); sigmoid and tanh are applied afterwards (see _bias_act)."""
     if code == 1:
         return z if z > 0 else 0.0 * z
-    if code == 2:
-        return _sigmoid1(z)
-    if code == 3:
-        return math.tanh(z)
     return z
 
 
@@ -1198,10 +1210,20 @@ def _act_grad1(a, code):
 
 @njit(nogil=True, **_JIT)
 def _bias_act_rows(lo, hi, t, z, bias, code):
-    """z[r, :] = act(z[r, :] + bias) in place for rows ``lo:hi``."""
+    """z[r, :] = act(z[r, :] + bias) in place for rows ``lo:hi``, act ReLU (code 1) or the identity."""
     for r in range(lo, hi):
         for k in range(z.shape[1]):
             z[r, k] = _act1(z[r, k] + bias[k], code)
+
+
+def _bias_act(z: np.ndarray, bias: np.ndarray, code: int) -> None:
+    """z = act(z + bias) in place: the bias (and ReLU) in one Numba pass, sigmoid / tanh then through
+    NumPy's SIMD exp / tanh (see :func:`sigmoid_forward`)."""
+    _on_threads(_bias_act_rows, z.shape[0], z.size, z, bias, code if code <= 1 else 0, min_work=_PAR_MIN_STREAM)
+    if code == 2:
+        sigmoid_forward(z, z)
+    elif code == 3:
+        tanh_forward(z, z)
 
 
 @njit(nogil=True, **_JIT)
@@ -1223,9 +1245,9 @@ def tied_ae_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, c: np.ndarray,
     """
     _c(x, "x"), _c(W, "W"), _c(b, "b"), _c(c, "c"), _c(y, "y"), _c(xhat, "xhat")
     matmul(x, W, y)
-    _on_threads(_bias_act_rows, y.shape[0], y.size, y, b, int(enc))
+    _bias_act(y, b, int(enc))
     matmul(y, W.T, xhat)
-    _on_threads(_bias_act_rows, xhat.shape[0], xhat.size, xhat, c, int(dec))
+    _bias_act(xhat, c, int(dec))
 
 
 def tied_ae_backward(x: np.ndarray, W: np.ndarray, y: np.ndarray, xhat: np.ndarray,

@@ -354,20 +354,34 @@ def test_cross_entropy_matches_reference(case, scale):
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
-def test_bce_logits_over_several_threads_matches_reference(dt):
-    """40,000 elements: above the size from which the forward splits into blocks (one partial sum each)."""
+def test_transcendental_kernels_split_over_threads_match_reference(dt, monkeypatch):
+    """BCE with logits, sigmoid and tanh (NumPy's SIMD exp / log1p / tanh inside) with the threshold
+    lowered so that 40,000 elements split into one block per thread (one partial loss sum each); sigmoid
+    and tanh also in place, as the tied autoencoder uses them."""
+    monkeypatch.setattr(cpu, "_PAR_MIN_STREAM", 1000)
     rng = np.random.default_rng(3)
     z = (rng.standard_normal(40_000) * 4).astype(dt)
+    z[:4] = [1000, -1000, 0, -0.0]
     t = rng.random(40_000).astype(dt)
+    z64, t64 = z.astype(np.float64), t.astype(np.float64)
     p, g = np.full(z.shape, np.nan, dt), np.full(z.shape, np.nan, dt)
     p_ref, g_ref = np.empty(z.shape), np.empty(z.shape)
     loss = cpu.bce_logits_forward(z, t, p)
-    loss_ref = ref.bce_logits_forward(z.astype(np.float64), t.astype(np.float64), p_ref)
-    close(loss, loss_ref, dt, np.mean(np.abs(z.astype(np.float64))) + 1)
+    loss_ref = ref.bce_logits_forward(z64, t64, p_ref)
+    close(loss, loss_ref, dt, np.mean(np.abs(z64)) + 1)
     close(p, p_ref, dt)
     cpu.bce_logits_backward(p, t, g, 0.5)
-    ref.bce_logits_backward(p.astype(np.float64), t.astype(np.float64), g_ref, 0.5)
+    ref.bce_logits_backward(p.astype(np.float64), t64, g_ref, 0.5)
     close(g, g_ref, dt, 1.0)
+    for name in ("sigmoid", "tanh"):
+        want = np.empty(z.shape)
+        getattr(ref, name + "_forward")(z64, want)
+        out = np.full(z.shape, np.nan, dt)
+        getattr(cpu, name + "_forward")(z, out)
+        close(out, want, dt)
+        inplace = z.copy()
+        getattr(cpu, name + "_forward")(inplace, inplace)
+        np.testing.assert_array_equal(inplace, out)
 
 
 @settings()
