@@ -119,7 +119,8 @@ def _nt(work: int, min_work: int = _PAR_MIN_WORK) -> None:
 def _on_threads(fn, units: int, work: int, *args, min_work: int = _PAR_MIN_WORK) -> int:
     """Runs ``fn(lo, hi, t, *args)`` for ``t`` blocks of ``range(units)``: one block in the calling thread,
     the others on :mod:`minidl.kernels.blas`'s sleeping pool (``fn`` is a ``nogil`` Numba function, or
-    Python that spends its time in BLAS or NumPy ufuncs, which release the GIL: the blocks run at once). Returns the number of blocks. Small work (below ``min_work``) runs in one block.
+    Python that spends its time in BLAS or NumPy ufuncs, which release the GIL: the blocks run at once).
+    Returns the number of blocks. Small work (below ``min_work``) runs in one block.
     Why not ``prange``: as serial functions these loops compile 2-3x faster than as ``parallel=True``
     ones (e.g. 0.08 vs 0.25 s for ReLU, ~1 s vs ~2.5 s for the direct convolution), and compile time
     is part of every cold start; the threading is the same fork-join. The kernels loop over
