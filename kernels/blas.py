@@ -114,7 +114,6 @@ def blocks(m: int, t: int) -> list[tuple[int, int]]:
     return [(i * m // t, (i + 1) * m // t) for i in range(t)]
 
 
-
 def fork_join(fn: Callable, arg_lists: list[tuple]) -> list:
     """``[fn(*args) for args in arg_lists]``, all at once: the first call in the calling thread, the others
     on the sleeping pool threads; returns the results in order. ``fn`` must release the GIL while it works

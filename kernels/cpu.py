@@ -98,11 +98,12 @@ _tls = threading.local()
 # (minidl runs OpenMP with OMP_WAIT_POLICY=PASSIVE, see minidl/__init__.py), more than a small kernel's
 # whole work, so kernels with little work run on one thread and large ones on all of them
 # (NUMBA_NUM_THREADS). Two thresholds, measured there: kernels doing real arithmetic per element
-# (pooling's compares, exp in sigmoid/tanh, the direct convolution) gain from 2**17 elements on (LeNet
-# pool1 forward, 301k elements: 465 us on 1 thread, 314 us on 2), while streaming passes (ReLU, bias sums,
-# dropout masks, optimizer updates, pooling's backward scatter) are bound by memory and gain only from
-# ~2**21 elements on (ReLU: 30 vs 77 us at 301k elements, 229 vs 198 us at 2M). Switching the Numba thread
-# count costs ~1 us and happens only on a change.
+# (pooling's compares, the direct convolution) gain from 2**17 elements on (LeNet pool1 forward, 301k
+# elements: 465 us on 1 thread, 314 us on 2), while streaming passes (ReLU, bias sums, dropout masks,
+# optimizer updates, pooling's backward scatter, and sigmoid / tanh / BCE now that their exp, log1p and
+# tanh are NumPy's SIMD ufuncs) are bound by memory and gain only from ~2**21 elements on (ReLU: 30 vs
+# 77 us at 301k elements, 229 vs 198 us at 2M). Switching the Numba thread count costs ~1 us and happens
+# only on a change.
 _MAX_THREADS = numba.config.NUMBA_NUM_THREADS
 _PAR_MIN_WORK = 1 << 17
 _PAR_MIN_STREAM = 1 << 21
@@ -747,33 +748,29 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, dw: np.ndarray,
     kh, kw, c, _ = dw.shape
     sh, sw, ph, pw = int(sh), int(sw), int(ph), int(pw)
     depth = kh * kw * c
-    if _direct(c, f, sh, sw):  # direct loops (see _conv1_bwd_kernel); a cols buffer is checked but not read
-        if cols is not None:
-            _cols_buffer(cols, n * oh * ow, depth, x.dtype)
-        xp = _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow)
+    direct, direct9 = _direct(c, f, sh, sw), _direct9(c, f, kh, kw, sh, sw)
+    if cols is not None:  # checked on every path; read only on the im2col path (the direct loops build none)
+        cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
+        if not (direct or direct9):  # a kept im2col matrix: one GEMM
+            matmul_tn(cols, dy.reshape(n * oh * ow, f), dw.reshape(depth, f))
+            return
+    xp = _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow)
+    if direct:  # channel-major direct loops (see _conv1_bwd_kernel)
         rr = _run_rows(f, oh, xp.shape[2])
         parts = np.empty((threads(), kh * kw * f))
         t = _on_threads(_conv1_bwd_kernel, n * ((oh + rr - 1) // rr), dy.size * kh * kw, xp, dy, parts, kh, kw, rr)
         dw.reshape(-1)[:] = parts[:t].sum(axis=0)  # the threads' float64 partials, in a fixed order
-        return
-    if _direct9(c, f, kh, kw, sh, sw):  # channels-last nine-tap loops (see _conv1_bwd_kernel9)
-        if cols is not None:
-            _cols_buffer(cols, n * oh * ow, depth, x.dtype)
-        xp = _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow)
+    elif direct9:  # channels-last nine-tap loops (see _conv1_bwd_kernel9)
         offs, _ = _taps9(kh, kw, xp.shape[2], dw)
         parts = np.empty((threads(), 9 * f))
         t = _on_threads(_conv1_bwd_kernel9, n * oh, dy.size * 9, xp, dy, offs, parts)
         dw.reshape(-1)[:] = parts[:t].sum(axis=0)[:kh * kw * f]
-        return
-    if cols is not None:  # a kept im2col matrix: one GEMM
-        cols = _cols_buffer(cols, n * oh * ow, depth, x.dtype)
-        matmul_tn(cols, dy.reshape(n * oh * ow, f), dw.reshape(depth, f))
-        return
-    step = max(1, _CHUNK_ELEMS // (ow * depth))
-    parts = np.empty((threads(), depth, f))
-    t = _on_threads(_conv_bwd_kernel_rows, n * oh, dy.size * depth, _padded_input(x, kh, kw, sh, sw, ph, pw, oh, ow),
-                    dy.reshape(n * oh * ow, f), parts, kh, kw, sh, sw, oh, ow, step, min_work=_PAR_MIN_MACS)
-    dw.reshape(depth, f)[:] = parts[:t].sum(axis=0)  # the threads' float64 partials, in a fixed order
+    else:  # im2col rebuilt chunk by chunk
+        step = max(1, _CHUNK_ELEMS // (ow * depth))
+        parts = np.empty((threads(), depth, f))
+        t = _on_threads(_conv_bwd_kernel_rows, n * oh, dy.size * depth, xp, dy.reshape(n * oh * ow, f), parts,
+                        kh, kw, sh, sw, oh, ow, step, min_work=_PAR_MIN_MACS)
+        dw.reshape(depth, f)[:] = parts[:t].sum(axis=0)  # the threads' float64 partials, in a fixed order
 
 
 def conv2d_backward_bias(dy: np.ndarray, db: np.ndarray) -> None:

@@ -149,7 +149,7 @@ def test_conv2d_direct_single_channel_path_matches_reference(dt, budget, monkeyp
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 @pytest.mark.parametrize("c,f,k,stride", [(1, 4, 5, 1), (1, 24, 3, 1), (3, 5, 3, 1), (2, 6, 3, 2)])
-def test_conv2d_fused_relu_equals_relu_of_the_output(dt, c, f, k, stride):
+def test_conv2d_fused_relu_equals_relu_of_the_output(dt, c, f, k, stride, monkeypatch):
     """relu=True on each path (channel-major direct, nine-tap direct, im2col, strided im2col) gives exactly
     relu_forward of the plain output, with the chunks small enough that a call spans several of them."""
     rng = np.random.default_rng(f)
@@ -158,13 +158,10 @@ def test_conv2d_fused_relu_equals_relu_of_the_output(dt, c, f, k, stride):
     oh, ph, _ = shapes.conv_output_size(13, k, stride, "same")
     ow, pw, _ = shapes.conv_output_size(11, k, stride, "same")
     y, y_relu, want = (np.empty((5, oh, ow, f), dt) for _ in range(3))
-    old = cpu._CHUNK_ELEMS, cpu._RUN_BUDGET
-    cpu._CHUNK_ELEMS, cpu._RUN_BUDGET = 256, 150  # several chunks; direct runs of 2 rows, a short last one
-    try:
-        cpu.conv2d_forward(x, w, b, y, stride, stride, ph, pw)
-        cpu.conv2d_forward(x, w, b, y_relu, stride, stride, ph, pw, relu=True)
-    finally:
-        cpu._CHUNK_ELEMS, cpu._RUN_BUDGET = old
+    monkeypatch.setattr(cpu, "_CHUNK_ELEMS", 256)  # several chunks per call
+    monkeypatch.setattr(cpu, "_RUN_BUDGET", 150)   # direct runs of 2 rows, a short last one
+    cpu.conv2d_forward(x, w, b, y, stride, stride, ph, pw)
+    cpu.conv2d_forward(x, w, b, y_relu, stride, stride, ph, pw, relu=True)
     cpu.relu_forward(y, want)
     assert (y < 0).any() and (y > 0).any()
     np.testing.assert_array_equal(y_relu, want)
