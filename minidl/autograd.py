@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from . import backend
+from . import kernel_table
 from .device import check_device, to_device
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor"]
@@ -390,7 +390,7 @@ def _host(t: Tensor) -> np.ndarray:
 
 def _device_full(like: Any, value: float) -> Any:
     """A new device array shaped like ``like``, every element ``value``."""
-    B = backend.of(like)
+    B = kernel_table.of(like)
     out = B.empty(like.shape, dtype=like.dtype)
     B.fill(out, value)
     return out
@@ -398,7 +398,7 @@ def _device_full(like: Any, value: float) -> Any:
 
 def _device_add(a: Any, b: Any) -> Any:
     """a + b for device arrays of one shape, into a new array (out of place: either may be shared)."""
-    B = backend.of(a)
+    B = kernel_table.of(a)
     if b.dtype != a.dtype:
         b = _ops()._astype(b, a.dtype)
     out = B.empty(a.shape, dtype=a.dtype)
@@ -455,7 +455,7 @@ class Function:
         out = ctx.forward(*[t.data for t in tensors], **kwargs)
         if isinstance(out, tuple):
             ctx.n_outputs = len(out)
-            ctx.out_meta = [(o.shape, o.dtype, backend.of(o).zeros) for o in out]
+            ctx.out_meta = [(o.shape, o.dtype, kernel_table.of(o).zeros) for o in out]
             results = tuple(Tensor._make(o, requires) for o in out)
             if requires:
                 ctx.parents = tensors

@@ -6,7 +6,7 @@ The design, in five points:
    'cpu', a numba device array (``numba.cuda``, or its simulator) is on 'cuda'. There is no device field
    to keep in sync; ``tensor.device`` just looks at ``tensor.data``.
 2. The math is written once. The Function classes in :mod:`minidl.functional` call kernels through
-   :func:`minidl.backend.of` (the backend table picks :mod:`minidl.kernels.cpu` or
+   :func:`minidl.kernel_table.of` (the kernel table picks :mod:`minidl.kernels.cpu` or
    :mod:`minidl.kernels.cuda` by array type), and the basic ops in :mod:`minidl.ops` keep their NumPy code
    as a first branch and call a handful of generic device primitives otherwise (broadcasting element-wise
    ops, reductions, strided copies). Only primitives differ between devices.
@@ -18,7 +18,7 @@ The design, in five points:
    crosses to the host per step is small and deliberate: the batch going in, the loss value (one number,
    which the fused losses return as a host scalar), and the uniforms of dropout masks (drawn on the host
    from minidl's seeded generator so that 'cpu' and 'cuda' runs drop the same units).
-5. numba.cuda is imported only on first use (through :func:`minidl.backend.get`), so ``import minidl`` needs
+5. numba.cuda is imported only on first use (through :func:`minidl.kernel_table.get`), so ``import minidl`` needs
    neither a GPU nor numba-cuda; asking for 'cuda' without either raises RuntimeError saying what to
    install.
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import kernel_table
 
 __all__ = ["to_device", "device_of", "move_model", "check_device"]
 
@@ -43,8 +43,8 @@ def device_of(array: Any) -> str:
 
 def check_device(device: str) -> str:
     """``device`` itself when it is a known device name; ValueError listing the known ones otherwise."""
-    if device not in backend.DEVICES:
-        raise ValueError(f"unknown device {device!r}; known devices: {', '.join(backend.DEVICES)}")
+    if device not in kernel_table.DEVICES:
+        raise ValueError(f"unknown device {device!r}; known devices: {', '.join(kernel_table.DEVICES)}")
     return device
 
 
@@ -61,7 +61,7 @@ def to_device(array: Any, device: str) -> Any:
     on_device = hasattr(array, "copy_to_host")
     if device == "cpu":
         return array.copy_to_host() if on_device else np.asarray(array)
-    B = backend.get(check_device(device))
+    B = kernel_table.get(check_device(device))
     return array if on_device else B.to_device(np.asarray(array))
 
 

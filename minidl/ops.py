@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import backend
+from . import kernel_table
 from .autograd import Function, Tensor
 from .device import to_device as _transfer
 
@@ -71,8 +71,8 @@ def _lift(a: Any, like: Tensor) -> Any:
 
 # ---------------------------------------------------------------------- device ('cuda') helpers
 def _K():
-    """The 'cuda' primitives (kernels.cuda through the backend table), loaded on first use."""
-    return backend.get("cuda")
+    """The 'cuda' primitives (kernels.cuda through the kernel table), loaded on first use."""
+    return kernel_table.get("cuda")
 
 
 def _dev(x: Any) -> bool:

@@ -6,7 +6,7 @@ Every optimizer has the same life cycle::
     loss.backward()
     opt.apply_gradients(params)                  # p.data updated in place from p.grad; grads left as they are
 
-A step costs one kernel launch per parameter (``backend.of(p.data).adam_update(...)`` etc.), never a Python
+A step costs one kernel launch per parameter (``kernel_table.of(p.data).adam_update(...)`` etc.), never a Python
 loop over elements. Slot arrays (SGD velocity, Adam ``m``/``v``, RMSprop mean square) are created lazily
 on the parameter's device the first time the parameter receives a gradient.
 
@@ -25,7 +25,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from . import backend
+from . import kernel_table
 from .autograd import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize", "deserialize"]
@@ -101,7 +101,7 @@ class Optimizer:
     def _get_slots(self, p: Tensor) -> dict[str, Any]:
         entry = self._slots.get(id(p))
         if entry is None or entry[0] is not p:
-            B = backend.of(p.data)
+            B = kernel_table.of(p.data)
             slots = {s: B.zeros(p.data.shape, dtype=p.data.dtype) for s in self.slot_names}
             entry = self._slots[id(p)] = (p, slots)
         return entry[1]
@@ -133,7 +133,7 @@ class Optimizer:
             if isinstance(p.data, np.ndarray) and not p.data.flags.c_contiguous:
                 raise ValueError("optimizer: parameter data must be C-contiguous to be updated in place")
             g = self._prepare_grad(p)
-            self._update(backend.of(p.data), p.data, g, self._get_slots(p), t)
+            self._update(kernel_table.of(p.data), p.data, g, self._get_slots(p), t)
 
     def _update(self, B: Any, param: Any, grad: Any, slots: dict[str, Any], t: int) -> None:  # pragma: no cover
         raise NotImplementedError

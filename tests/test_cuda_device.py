@@ -9,7 +9,7 @@ import pytest
 import minidl
 import minidl.functional as F
 from minidl import Tensor, ops
-from minidl import backend
+from minidl import kernel_table
 from minidl.device import move_model, to_device
 from minidl.kernels import cuda as kcuda
 
@@ -154,7 +154,7 @@ def test_scalar_loss_mixed_with_device_tensor_backpropagates():
         loss = F.cross_entropy(z, np.array([0, 1, 3])) + (w * w).sum() * 0.1
         loss.backward()
         grads[dev] = w.grad if dev == "cpu" else kcuda.to_host(w.grad)
-        assert w.device == dev and backend.of(w.grad).name == dev
+        assert w.device == dev and kernel_table.of(w.grad).name == dev
     np.testing.assert_allclose(grads["cuda"], grads["cpu"], **TOL)
 
 
@@ -169,7 +169,7 @@ def _cnn_params(rng):
 def _cnn_steps(device, init, x, y, steps=2):
     """Two SGD steps of conv 'same' -> relu -> max_pool -> reshape -> dense -> cross_entropy."""
     params = {k: Tensor(v.copy(), requires_grad=True, device=device) for k, v in init.items()}
-    B = backend.get(device)
+    B = kernel_table.get(device)
     velocity = {k: B.zeros(v.shape, dtype=np.float64) for k, v in init.items()}
     losses = []
     for _ in range(steps):
@@ -180,7 +180,7 @@ def _cnn_steps(device, init, x, y, steps=2):
             p.zero_grad()
         loss.backward()
         for k, p in params.items():
-            assert p.device == device and backend.of(p.grad).name == device  # nothing fell back to the host
+            assert p.device == device and kernel_table.of(p.grad).name == device  # nothing fell back to the host
             B.sgd_update(p.data.reshape(-1), p.grad.reshape(-1), velocity[k].reshape(-1), 0.1, 0.9, False)
         losses.append(loss.item())
     return losses, {k: p.numpy() for k, p in params.items()}

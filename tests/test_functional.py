@@ -50,10 +50,10 @@ def test_conv2d_fused_relu_equals_relu_of_conv2d(case, seed):
 def test_conv2d_keeps_an_im2col_buffer_only_when_the_backend_asks_and_grad_is_on(keeps, monkeypatch):
     # A backend whose keeps_cols(...) says yes gets the im2col matrix kept only while gradients are
     # recorded; one that says no rebuilds it in the backward pass; both give the same gradient.
-    from minidl import backend, no_grad
+    from minidl import kernel_table, no_grad
     from minidl.functional.conv import Conv2D
 
-    monkeypatch.setattr(backend.get("cpu"), "keeps_cols", lambda *shape: keeps)
+    monkeypatch.setattr(kernel_table.get("cpu"), "keeps_cols", lambda *shape: keeps)
 
     x = Tensor(np.random.default_rng(0).standard_normal((2, 6, 6, 3)))
     k = Tensor(np.random.default_rng(1).standard_normal((3, 3, 3, 4)), requires_grad=True)
@@ -248,9 +248,9 @@ def test_cpu_keeps_the_im2col_matrix_only_for_shallow_windows():
 def test_tied_autoencoder_computes_no_input_gradient_for_data(monkeypatch):
     # x as data (no grad): the backend is asked for no dx; x as a trainable tensor: it is, and W's gradient
     # is the same either way.
-    from minidl import backend
+    from minidl import kernel_table
 
-    ns = backend.get("cpu")
+    ns = kernel_table.get("cpu")
     seen = []
     orig = ns.tied_ae_backward
 

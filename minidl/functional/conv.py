@@ -2,7 +2,7 @@
 
 Forward and backward of each op sit side by side; the arithmetic lives in the kernels
 (:mod:`minidl.kernels.cpu`, :mod:`minidl.kernels.cuda`, oracle :mod:`minidl.kernels.reference`), called
-through the backend table, so the same class serves every device.
+through the kernel table, so the same class serves every device.
 
 Convolution (a cross-correlation, as in every framework)::
 
@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import kernel_table
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..kernels.shapes import as_pair, conv_output_size
 from ._boundary import as_tensor, contiguous, same_device
@@ -91,7 +91,7 @@ class Conv2D(Function):
     """
 
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear"):
-        B = backend.of(x)
+        B = kernel_table.of(x)
         n, h, wd, c = x.shape
         kh, kw, _, f = w.shape
         oh, ow, ph, pw = _spatial(h, wd, (kh, kw), strides, padding)
@@ -207,7 +207,7 @@ class Conv2DTranspose(Function):
     """y = A_k^T x (no bias). Inputs x (N,H,W,C), k (KH,KW,F,C); output (N,OH,OW,F)."""
 
     def forward(self, x, w, strides=(1, 1), padding="valid"):
-        B = backend.of(x)
+        B = kernel_table.of(x)
         n, h, wd, _ = x.shape
         kh, kw, f, _ = w.shape
         oh, ow, ph, pw = _transpose_spatial(h, wd, (kh, kw), strides, padding)
@@ -277,7 +277,7 @@ class MaxPool2D(Function):
     """Max over KHxKW windows of NHWC images; the gradient goes to each window's argmax."""
 
     def forward(self, x, pool=(2, 2), strides=(2, 2), padding="valid"):
-        B = backend.of(x)
+        B = kernel_table.of(x)
         n, h, w, c = x.shape
         oh, ow, ph, pw = _spatial(h, w, pool, strides, padding)
         out = B.empty((n, oh, ow, c), dtype=x.dtype)

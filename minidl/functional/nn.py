@@ -1,6 +1,6 @@
 """Activations, softmax, losses, dense, dropout and the tied-weight autoencoder as Functions.
 
-Each class holds its forward and backward side by side and calls the kernels through the backend table.
+Each class holds its forward and backward side by side and calls the kernels through the kernel table.
 The backward math, in one line each (dy is the upstream gradient, y the op's output):
 
 - relu: ``dx = dy * (x > 0)``.  sigmoid: ``dx = dy * y (1 - y)``.  tanh: ``dx = dy (1 - y^2)``.
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import kernel_table
 from .. import ops
 from ..autograd import Function, Tensor
 from ..kernels.shapes import act_code
@@ -43,7 +43,7 @@ class _Elementwise(Function):
     save_input = False  # relu's backward needs x; sigmoid's and tanh's need y
 
     def forward(self, x):
-        B = self.B = backend.of(x)
+        B = self.B = kernel_table.of(x)
         out = B.empty(x.shape, dtype=x.dtype)
         getattr(B, self.fwd)(x, out)
         self.saved = x if self.save_input else out
@@ -90,7 +90,7 @@ class _RowWise(Function):
     fwd = bwd = ""
 
     def forward(self, x):
-        B = self.B = backend.of(x)
+        B = self.B = kernel_table.of(x)
         x2 = x.reshape(-1, x.shape[x.ndim - 1]) if x.ndim != 2 else x
         out = B.empty(x2.shape, dtype=x.dtype)
         getattr(B, self.fwd)(x2, out)
@@ -150,7 +150,7 @@ class SoftmaxCrossEntropy(Function):
     """
 
     def forward(self, z, target, sparse=True):
-        B = self.B = backend.of(z)
+        B = self.B = kernel_table.of(z)
         self.probs = B.empty(z.shape, dtype=z.dtype)
         self.target, self.sparse = target, sparse
         if sparse:
@@ -222,7 +222,7 @@ def categorical_crossentropy(probs: Tensor, target: Any, eps: float = 1e-7) -> T
 
 class BCEWithLogits(Function):
     def forward(self, z, t):
-        self.B, self.t = backend.of(z), t
+        self.B, self.t = kernel_table.of(z), t
         self.p = self.B.empty(z.shape, dtype=z.dtype)  # sigmoid(z), written by the forward kernel
         return np.asarray(self.B.bce_logits_forward(z, t, self.p), dtype=z.dtype)
 
@@ -271,7 +271,7 @@ def mse(pred: Tensor, target: Any) -> Tensor:
 # ---------------------------------------------------------------------- dense
 class Dense(Function):
     def forward(self, x, w, b=None):
-        B = self.B = backend.of(x)
+        B = self.B = kernel_table.of(x)
         self.x, self.w, self.has_bias = x, w, b is not None
         out = B.empty((x.shape[0], w.shape[1]), dtype=x.dtype)
         B.dense_forward(x, w, b if b is not None else B.zeros(w.shape[1], dtype=x.dtype), out)
@@ -310,7 +310,7 @@ def dense(x: Tensor, kernel: Tensor, bias: Tensor | None = None) -> Tensor:
 # ---------------------------------------------------------------------- dropout
 class Dropout(Function):
     def forward(self, x, u=None, rate=0.5):
-        B = self.B = backend.of(x)
+        B = self.B = kernel_table.of(x)
         out = B.empty(x.shape, dtype=x.dtype)
         self.mask = B.empty(x.shape, dtype=x.dtype)
         B.dropout_forward(x, u, rate, out, self.mask)
@@ -350,7 +350,7 @@ class TiedAutoencoder(Function):
     """(y, x̂) = (h(x W + b), g(y W^T + c)) with one shared W."""
 
     def forward(self, x, W, b, c, enc=2, dec=2):
-        B = self.B = backend.of(x)
+        B = self.B = kernel_table.of(x)
         n, d = x.shape
         y = B.empty((n, W.shape[1]), dtype=x.dtype)
         xhat = B.empty((n, d), dtype=x.dtype)

@@ -1,7 +1,9 @@
-"""The backend table: one namespace of kernel primitives per device.
+"""The kernel table: one namespace of kernel primitives per device.
+
+(Not to be confused with :mod:`minidl.backend`, which is Keras's ``keras.backend`` module as scripts use it.)
 
 The :class:`~minidl.autograd.Function` classes in :mod:`minidl.functional` write the forward and backward
-math once and call primitives through ``backend.of(array)``. Each device supplies the same names
+math once and call primitives through ``kernel_table.of(array)``. Each device supplies the same names
 (the contract in :mod:`minidl.kernels`) plus allocation helpers (``empty``, ``zeros``), so adding a device
 means adding one entry here, not touching the ops.
 
@@ -73,5 +75,5 @@ def get(device: str) -> types.SimpleNamespace:
 
 
 def of(array: Any) -> types.SimpleNamespace:
-    """The backend that owns ``array`` (NumPy arrays are 'cpu', everything else 'cuda')."""
+    """The kernel namespace that owns ``array`` (NumPy arrays are 'cpu', everything else 'cuda')."""
     return get("cpu") if isinstance(array, np.ndarray) else get("cuda")
