@@ -1,12 +1,18 @@
 """Installs minidl; the top-level folder kernels/ becomes the subpackage minidl.kernels."""
-from setuptools import setup
+from setuptools import find_packages, setup
+
+# Every subpackage is found, so a new folder needs no edit here; kernels/ is installed as minidl.kernels.
+PACKAGES = (
+    ["minidl"] + [f"minidl.{p}" for p in find_packages("minidl")]
+    + ["minidl.kernels"] + [f"minidl.kernels.{p}" for p in find_packages("kernels")]
+)
 
 setup(
     name="minidl",
     version="0.1.0",
     description="A small deep-learning framework written from scratch on NumPy and Numba.",
     python_requires=">=3.10",
-    packages=["minidl", "minidl.functional", "minidl.datasets", "minidl.testing", "minidl.kernels"],
+    packages=PACKAGES,
     package_dir={"minidl.kernels": "kernels"},
     package_data={"minidl.datasets": ["data/*.npz"]},
     include_package_data=True,
