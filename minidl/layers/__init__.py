@@ -8,6 +8,8 @@
 - :mod:`~minidl.layers.reshaping`: :class:`Flatten`, :class:`Reshape`, :class:`UpSampling2D`.
 - :mod:`~minidl.layers.regularization`: :class:`Dropout`, :class:`GaussianNoise`.
 - :mod:`~minidl.layers.autoencoder`: :class:`TiedAutoencoder`, :class:`DenseTranspose`.
+- :mod:`~minidl.layers.lambda_layer`: :class:`Lambda`, and the op layers of KerasTensor arithmetic.
+- :mod:`~minidl.layers.input_spec`: :class:`InputSpec`, what a layer accepts, checked on each call.
 - :mod:`~minidl.layers.serialization`: :func:`serialize`, :func:`deserialize`, :func:`get`.
 
 Every name is importable from :mod:`minidl.layers` itself (``from minidl.layers import Dense``).
@@ -18,17 +20,20 @@ from .autoencoder import DenseTranspose, TiedAutoencoder
 from .base import Layer, _ActivationMixin, _check_rank, _init_name, _shape_str, unique_name
 from .convolutional import Conv2D, Conv2DTranspose
 from .core import Activation, Dense, Input, InputLayer
+from .input_spec import InputSpec
+from .lambda_layer import Lambda, OpLayer
 from .pooling import MaxPool2D, MaxPooling2D
 from .regularization import Dropout, GaussianNoise
 from .reshaping import Flatten, Reshape, UpSampling2D
+from ..symbolic import KerasTensor
 from .serialization import deserialize, get, loading_scope, register, serialize
 
 __all__ = [
     "Layer", "InputLayer", "Input", "Dense", "Conv2D", "MaxPooling2D", "MaxPool2D", "Flatten", "Dropout",
     "Activation", "Reshape", "UpSampling2D", "GaussianNoise", "TiedAutoencoder", "DenseTranspose", "Conv2DTranspose",
-    "get", "serialize", "deserialize",
+    "Lambda", "InputSpec", "KerasTensor", "get", "serialize", "deserialize",
 ]
 
 register(InputLayer, Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Activation, Reshape, UpSampling2D, GaussianNoise,
-         TiedAutoencoder, DenseTranspose, Conv2DTranspose)
+         TiedAutoencoder, DenseTranspose, Conv2DTranspose, Lambda, OpLayer)
 register(MaxPooling2D, name="MaxPool2D")

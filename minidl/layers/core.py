@@ -9,6 +9,7 @@ import numpy as np
 from .. import functional as F
 from .. import initializers
 from ..autograd import Tensor
+from ..symbolic import KerasTensor, Node
 from .base import Layer, Shape, _ActivationMixin, _init_name, _shape_str, unique_name
 
 __all__ = ["InputLayer", "Input", "Dense", "Activation"]
@@ -38,18 +39,37 @@ def _l1_coefficient(reg: Any) -> float | None:
 
 # ---------------------------------------------------------------------------------------------------- Input
 class InputLayer(Layer):
-    """Declares the input shape of a model; passes its input through unchanged (no weights).
+    """The entry of a model: declares the input shape, holds the symbolic input tensor
+    (:attr:`output`, a :class:`~minidl.symbolic.KerasTensor`) and passes real inputs through unchanged.
+
+    Usually made by :func:`Input`. No weights.
 
     Args:
         shape: one sample's shape, e.g. ``(28, 28, 1)``. ``input_shape=`` is accepted as in Keras 2.
+        batch_size: an optional fixed batch size (shown in the symbolic shape only).
+        batch_shape: the full shape instead of ``shape``, batch first.
     """
 
     def __init__(self, shape: Sequence[int] | None = None, name: str | None = None, dtype: Any = "float32",
-                 input_shape: Sequence[int] | None = None, **kwargs: Any) -> None:
+                 input_shape: Sequence[int] | None = None, batch_size: int | None = None,
+                 batch_shape: Sequence[Any] | None = None, **kwargs: Any) -> None:
+        if shape is None and batch_shape is not None:
+            batch_shape = tuple(batch_shape)
+            if not batch_shape:
+                raise ValueError("InputLayer: batch_shape must include the batch dimension, got ()")
+            batch_size, shape = batch_shape[0], batch_shape[1:]
         shape = shape if shape is not None else input_shape
         if shape is None:
             raise ValueError("InputLayer needs shape=, the shape of one sample, e.g. (28, 28, 1)")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                       or batch_size <= 0):
+            raise ValueError(f"InputLayer: batch_size must be a positive integer or None, got {batch_size!r}")
         super().__init__(name=name, input_shape=shape, dtype=dtype, **kwargs)
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.built = True
+        self.input_shape = self.output_shape = self._batch_input_shape
+        tensor = KerasTensor((self.batch_size, *self._batch_input_shape[1:]), dtype=self.dtype, name=self.name)
+        Node(self, (), {}, tensor)  # the input node: no inputs, one output
 
     @property
     def shape(self) -> Shape:
@@ -62,13 +82,26 @@ class InputLayer(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {"shape": list(self._batch_input_shape[1:]), "name": self.name, "dtype": self.dtype.name}
+        cfg = {"shape": list(self._batch_input_shape[1:]), "name": self.name, "dtype": self.dtype.name}
+        if self.batch_size is not None:
+            cfg["batch_size"] = self.batch_size
+        return cfg
 
 
-def Input(shape: Sequence[int], name: str | None = None, dtype: Any = "float32") -> InputLayer:  # noqa: N802
-    """``Input((28, 28, 1))``: the first entry of ``Sequential([...])``, giving the model its input shape.
-    (Keras returns a symbolic tensor; here it is an :class:`InputLayer`, which Sequential accepts.)"""
-    return InputLayer(shape=shape, name=name or unique_name("input_layer"), dtype=dtype)
+def Input(shape: Sequence[int] | None = None, batch_size: int | None = None, dtype: Any = "float32",  # noqa: N802
+          batch_shape: Sequence[Any] | None = None, name: str | None = None) -> KerasTensor:
+    """``Input((28, 28, 1))``: a symbolic input tensor (:class:`~minidl.symbolic.KerasTensor`, shape
+    ``(None, 28, 28, 1)``) to build a functional :class:`minidl.Model` on; as the first entry of
+    ``Sequential([...])`` it gives the model its input shape.
+
+    Args:
+        shape: one sample's shape (no batch). batch_size: optional fixed batch size.
+        dtype: 'float32' by default. batch_shape: the full shape instead of ``shape``.
+        name: default 'input_layer', 'input_layer_1', ... (the tensor and its InputLayer share it).
+    """
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
+                       name=name or unique_name("input_layer"))
+    return layer.output
 
 
 class Dense(_ActivationMixin, Layer):
