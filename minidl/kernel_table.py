@@ -32,6 +32,10 @@ def _make_cpu() -> types.SimpleNamespace:
     ns = types.SimpleNamespace(name="cpu", empty=np.empty, zeros=np.zeros, keeps_cols=cpu.conv2d_keeps_cols)
     for fn in cpu.__all__:
         setattr(ns, fn, getattr(cpu, fn))
+    from .kernels.batchnorm import loops as bn_loops  # batch norm (#14): its own folder of kernels
+
+    for fn in bn_loops.__all__:
+        setattr(ns, fn, getattr(bn_loops, fn))
     return ns
 
 
@@ -52,6 +56,10 @@ def _make_cuda() -> types.SimpleNamespace:
     ns = types.SimpleNamespace(name="cuda", empty=cuda.empty, zeros=cuda.zeros)
     for fn in cuda.__all__:
         setattr(ns, fn, getattr(cuda, fn))
+    from .kernels.batchnorm import cuda as bn_cuda
+
+    for fn in bn_cuda.__all__:
+        setattr(ns, fn, getattr(bn_cuda, fn))
     return ns
 
 

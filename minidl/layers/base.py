@@ -170,6 +170,9 @@ class Layer:
         self._own_trainable: list[bool] = []
         self.activity_regularizer: float | None = None
         self.input_spec: Any = None  # an InputSpec (or list of them), checked by __call__
+        # what build() learnt about its inputs (Dense: the width), checked on KerasTensors only, so that a
+        # graph fails where it is built while eager calls keep the kernels' own messages
+        self._graph_spec: Any = None
         self._inbound_nodes: list[Node] = []  # one per call on KerasTensors (minidl.symbolic)
 
     # -------------------------------------------------------------- sub-layer tracking
@@ -386,11 +389,11 @@ class Layer:
             self.losses.append(ops.abs(out).sum() * (self.activity_regularizer / max(1, out.shape[0])))
         return out
 
-    def _check_input_spec(self, shapes: Any, x: Any) -> None:
+    def _check_input_spec(self, shapes: Any, x: Any, spec: Any = None) -> None:
         flat = [s for s in _flatten_shapes(shapes)]
         dtypes = [getattr(t, "dtype", None) for t in flatten(x)]
         dtypes = [None if d is None else np.dtype(d).name for d in dtypes]
-        assert_input_compatibility(self.input_spec, flat, dtypes, self.name)
+        assert_input_compatibility(self.input_spec if spec is None else spec, flat, dtypes, self.name)
 
     def _symbolic_call(self, x: Any, args: tuple, kwargs: dict) -> Any:
         """Builds the layer for the KerasTensors' shapes and records a :class:`~minidl.symbolic.Node`."""
@@ -398,9 +401,11 @@ class Layer:
                              leaf=KerasTensor)
         if self.input_spec is not None:
             self._check_input_spec(shapes, x)
+        if self._graph_spec is not None:
+            self._check_input_spec(shapes, x, self._graph_spec)
         if not self.built:
             self._ensure_built(shapes)
-            if self.input_spec is not None:  # build() may have pinned sizes (Dense: axes={-1: in})
+            if self.input_spec is not None:  # build() may have pinned sizes
                 self._check_input_spec(shapes, x)
         outputs = self.compute_output_spec(x, *args, **kwargs)
         Node(self, (x, *args), kwargs, outputs)

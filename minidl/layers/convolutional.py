@@ -9,6 +9,7 @@ from .. import functional as F
 from .. import initializers
 from ..autograd import Tensor
 from ..kernels.shapes import as_pair
+from .input_spec import InputSpec
 from .base import Layer, _ActivationMixin, _check_padding, _check_rank, _init_name, _shape_str, _spatial_out
 
 __all__ = ["Conv2D", "Conv2DTranspose"]
@@ -62,6 +63,7 @@ class Conv2D(_Conv):
         kh, kw = self.kernel_size
         self.kernel = self.add_weight("kernel", (kh, kw, input_shape[-1], self.filters), self.kernel_initializer)
         self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+        self._graph_spec = InputSpec(ndim=4, axes={-1: int(input_shape[-1])})  # checked on KerasTensors
 
     def pre_activation(self, x: Tensor, training: bool = False) -> Tensor:
         return F.conv2d(x, self.kernel, self.bias, self.strides, self.padding)
@@ -108,6 +110,7 @@ class Conv2DTranspose(_Conv):
         kh, kw = self.kernel_size
         self.kernel = self.add_weight("kernel", (kh, kw, self.filters, input_shape[-1]), self.kernel_initializer)
         self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+        self._graph_spec = InputSpec(ndim=4, axes={-1: int(input_shape[-1])})  # checked on KerasTensors
 
     def pre_activation(self, x: Tensor, training: bool = False) -> Tensor:
         return F.conv2d_transpose(x, self.kernel, self.bias, self.strides, self.padding)

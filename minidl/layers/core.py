@@ -10,6 +10,7 @@ from .. import functional as F
 from .. import initializers
 from ..autograd import Tensor
 from ..symbolic import KerasTensor, Node
+from .input_spec import InputSpec
 from .base import Layer, Shape, _ActivationMixin, _init_name, _shape_str, unique_name
 
 __all__ = ["InputLayer", "Input", "Dense", "Activation"]
@@ -141,6 +142,8 @@ class Dense(_ActivationMixin, Layer):
             raise ValueError(f"layer {self.name!r} (Dense) needs inputs of rank >= 2, got shape {_shape_str(input_shape)}")
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
         self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        # checked when called on KerasTensors (eager calls keep the kernels' own shape errors)
+        self._graph_spec = InputSpec(min_ndim=2, axes={-1: int(input_shape[-1])})
 
     def pre_activation(self, x: Tensor, training: bool = False) -> Tensor:
         """``x @ kernel + bias``, before the activation."""
