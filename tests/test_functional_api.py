@@ -398,3 +398,34 @@ def test_input_spec_of_a_custom_layer_is_checked():
     with pytest.raises(ValueError, match="expected ndim=2"):
         layer(np.ones((1, 2, 3), np.float32))
     np.testing.assert_array_equal(layer(np.ones((1, 2), np.float32)).numpy(), [[2.0, 2.0]])
+
+
+# ---------------------------------------------------------------------------------------------------- regularizers
+def test_regularizers_defaults_config_and_training_loss(tmp_path):
+    from minidl import regularizers
+
+    assert regularizers.l1().l1 == 0.01 and regularizers.l2().l2 == 0.01
+    assert regularizers.l1_l2().get_config() == {"l1": 0.0, "l2": 0.0}
+    assert isinstance(regularizers.get("l2"), regularizers.L2)
+    with pytest.raises(ValueError, match="known"):
+        regularizers.get("l3")
+    w = Tensor(np.array([1.0, -2.0]))
+    np.testing.assert_allclose(regularizers.L1L2(0.1, 0.2)(w).numpy(), 0.1 * 3 + 0.2 * 5)
+    set_random_seed(0)
+    inp = L.Input((3,))
+    d = L.Dense(2, kernel_regularizer=regularizers.l2(0.5), bias_regularizer="l1", bias_initializer="ones")
+    model = Model(inp, d(inp))
+    model.compile("sgd", "mse")
+    x, y = np.ones((4, 3), np.float32), np.zeros((4, 2), np.float32)
+    pred = model.predict(x)
+    k = d.kernel.numpy()
+    want = float(np.mean(pred ** 2)) + 0.5 * float((k ** 2).sum()) + 0.01 * 2.0
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), want, rtol=1e-5)
+    model.save(tmp_path / "reg.npz")
+    loaded = load_model(tmp_path / "reg.npz")
+    dense = loaded.layers[-1]
+    assert isinstance(dense.kernel_regularizer, regularizers.L2) and dense.kernel_regularizer.l2 == 0.5
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), want, rtol=1e-5)
+    conv = L.Conv2D(1, 2, kernel_regularizer="l1", activity_regularizer=regularizers.L2(0.1))
+    conv(np.ones((2, 3, 3, 1), np.float32))
+    assert len(conv.regularization_losses()) == 1 and len(conv.losses) == 1

@@ -168,7 +168,8 @@ class Layer:
         # Own weights in creation order, with each one's own trainable flag (add_weight(trainable=...)).
         self._own_weights: list[Tensor] = []
         self._own_trainable: list[bool] = []
-        self.activity_regularizer: float | None = None
+        self.activity_regularizer: Any = None  # an L1 coefficient (float) or a regularizer
+        self._weight_regularizers: list[tuple[Tensor, Any]] = []
         self.input_spec: Any = None  # an InputSpec (or list of them), checked by __call__
         # what build() learnt about its inputs (Dense: the width), checked on KerasTensors only, so that a
         # graph fails where it is built while eager calls keep the kernels' own messages
@@ -198,7 +199,7 @@ class Layer:
 
     # -------------------------------------------------------------- weights
     def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
-                   trainable: bool = True, dtype: Any = None) -> Tensor:
+                   trainable: bool = True, dtype: Any = None, regularizer: Any = None) -> Tensor:
         """Creates, registers and returns a weight tensor.
 
         Args:
@@ -207,6 +208,7 @@ class Layer:
             initializer: a name from :mod:`minidl.initializers` or a callable ``(shape, dtype, rng)``.
             trainable: False for weights the optimizer must never touch (e.g. running statistics).
             dtype: default the layer's dtype.
+            regularizer: a :mod:`minidl.regularizers` penalty on this weight, added to the training loss.
 
         Returns:
             A Tensor that requires grad when it (and this layer) is trainable.
@@ -217,7 +219,27 @@ class Layer:
         w = Tensor(data, requires_grad=bool(trainable and self._trainable), name=f"{self.name}/{name}")
         self._own_weights.append(w)
         self._own_trainable.append(bool(trainable))
+        if regularizer is not None:
+            from .. import regularizers
+
+            self._weight_regularizers.append((w, regularizers.get(regularizer)))
         return w
+
+    def regularization_losses(self) -> list[Tensor]:
+        """The weight penalties (kernel / bias regularizers) of this layer and its sub-layers, computed
+        now from the current weights (each layer once, even when shared); the trainer adds them to the loss."""
+        out: list[Tensor] = []
+        seen: set[int] = set()
+        stack: list[Layer] = [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            for w, reg in layer.__dict__.get("_weight_regularizers", []):
+                out.append(reg(w))  # frozen weights count too (as in Keras); they just get no update
+            stack.extend(reversed(layer._sublayers()))
+        return out
 
     @property
     def weights(self) -> list[Tensor]:
@@ -383,10 +405,14 @@ class Layer:
         if self.losses:  # losses describe the latest call only
             self.losses = []
         out = self._call_with_training(x, args, kwargs, training)
-        if self.activity_regularizer is not None:
-            # L1 penalty on the outputs, averaged over the batch (tf.keras divides by the batch size, so
-            # the penalty's weight does not depend on batch_size).
-            self.losses.append(ops.abs(out).sum() * (self.activity_regularizer / max(1, out.shape[0])))
+        reg = self.activity_regularizer
+        if reg is not None:
+            # A penalty on the outputs, averaged over the batch (tf.keras divides by the batch size, so
+            # the penalty's weight does not depend on batch_size). A float is an L1 coefficient.
+            if isinstance(reg, float):
+                self.losses.append(ops.abs(out).sum() * (reg / max(1, out.shape[0])))
+            else:
+                self.losses.append(reg(out) * (1.0 / max(1, out.shape[0])))
         return out
 
     def _check_input_spec(self, shapes: Any, x: Any, spec: Any = None) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import initializers
+from .. import regularizers
 from ..autograd import Tensor
 from ..symbolic import KerasTensor, Node
 from .input_spec import InputSpec
@@ -17,25 +18,37 @@ __all__ = ["InputLayer", "Input", "Dense", "Activation"]
 
 
 # ---------------------------------------------------------------------------------------------------- regularizers
-def _l1_coefficient(reg: Any) -> float | None:
-    """The L1 coefficient of an activity regularizer: 'l1' (Keras's default 0.01), a number, ``{'l1': c}``,
-    or an object with an ``l1`` attribute (``regularizers.l1(c)``-like). None means no penalty."""
+def _l1_coefficient(reg: Any) -> Any:
+    """An activity regularizer: the L1 coefficient (a float) for 'l1' (Keras's default 0.01), a number,
+    ``{'l1': c}`` or an :class:`~minidl.regularizers.L1`; a :class:`~minidl.regularizers.Regularizer` for
+    anything else ('l2', 'l1_l2', L2(...), a config dict). None means no penalty."""
+    from .. import regularizers
+
     if reg is None:
         return None
     if isinstance(reg, str):
         if reg.lower() == "l1":
             return 0.01
-        raise ValueError(f"unknown activity_regularizer {reg!r}; known: 'l1', a float L1 coefficient, or {{'l1': c}}")
+        if reg.lower() in ("l2", "l1_l2", "l1l2"):
+            return regularizers.get(reg)
+        raise ValueError(f"unknown activity_regularizer {reg!r}; known: 'l1', 'l2', 'l1_l2', a float L1 coefficient, "
+                         "{'l1': c}, or a minidl.regularizers object")
+    if isinstance(reg, dict) and "class_name" in reg:
+        return _l1_coefficient(regularizers.get(reg))
     if isinstance(reg, dict) and "l1" in reg:
         return float(reg["l1"])
-    if hasattr(reg, "l1"):
+    if type(reg) is regularizers.L1:
+        return float(reg.l1)
+    if isinstance(reg, regularizers.Regularizer):
+        return reg
+    if hasattr(reg, "l1") and not hasattr(reg, "l2"):
         return float(reg.l1)
     if isinstance(reg, (int, float)) and not isinstance(reg, bool):
         if reg < 0 or not math.isfinite(reg):
             raise ValueError(f"activity_regularizer coefficient must be a finite number >= 0, got {reg}")
         return float(reg)
-    raise ValueError(f"cannot interpret {reg!r} as an activity_regularizer; use 'l1', a float, or {{'l1': c}}")
-
+    raise ValueError(f"cannot interpret {reg!r} as an activity_regularizer; use 'l1', a float, {{'l1': c}} or a "
+                     "minidl.regularizers object")
 
 
 # ---------------------------------------------------------------------------------------------------- Input
@@ -123,7 +136,8 @@ class Dense(_ActivationMixin, Layer):
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 activity_regularizer: Any = None, input_dim: int | None = None, **kwargs: Any) -> None:
+                 activity_regularizer: Any = None, input_dim: int | None = None, kernel_regularizer: Any = None,
+                 bias_regularizer: Any = None, **kwargs: Any) -> None:
         if input_dim is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_dim,)
         super().__init__(**kwargs)
@@ -136,12 +150,16 @@ class Dense(_ActivationMixin, Layer):
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.activity_regularizer = _l1_coefficient(activity_regularizer)
         self._activity_regularizer_arg = activity_regularizer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
         if len(input_shape) < 2:
             raise ValueError(f"layer {self.name!r} (Dense) needs inputs of rank >= 2, got shape {_shape_str(input_shape)}")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
         # checked when called on KerasTensors (eager calls keep the kernels' own shape errors)
         self._graph_spec = InputSpec(min_ndim=2, axes={-1: int(input_shape[-1])})
 
@@ -162,10 +180,21 @@ class Dense(_ActivationMixin, Layer):
     def get_config(self):
         reg = self._activity_regularizer_arg
         if reg is not None and not isinstance(reg, (str, int, float, dict)):
-            reg = {"l1": self.activity_regularizer}  # a regularizer object: save its coefficient
+            act = self.activity_regularizer  # a regularizer object: save its coefficient or its config
+            reg = {"l1": act} if isinstance(act, float) else regularizers.serialize(act)
         return {**super().get_config(), "units": self.units, "activation": self.activation_name,
                 "use_bias": self.use_bias, "kernel_initializer": _init_name(self.kernel_initializer),
-                "bias_initializer": _init_name(self.bias_initializer), "activity_regularizer": reg}
+                "bias_initializer": _init_name(self.bias_initializer), "activity_regularizer": reg,
+                "kernel_regularizer": _reg_config(self.kernel_regularizer),
+                "bias_regularizer": _reg_config(self.bias_regularizer)}
+
+
+def _reg_config(reg: Any) -> Any:
+    if reg is None:
+        return None
+    if isinstance(reg, regularizers.Regularizer):
+        return regularizers.serialize(reg)
+    raise ValueError(f"cannot save the regularizer {reg!r}: only minidl.regularizers objects are saved")
 
 
 class Activation(_ActivationMixin, Layer):

@@ -395,8 +395,8 @@ class Trainer:
         return total, parts, outs
 
     def _weight_penalties(self) -> list[Tensor]:
-        """Loss terms computed from the weights (kernel / bias regularizers); none by default."""
-        return []
+        """Loss terms computed from the weights (kernel / bias regularizers of every layer)."""
+        return self.regularization_losses()
 
     def _loss_tensor(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Any]:
         """(loss, output) for one batch (the output is the logits when fused); lists for several outputs."""
