@@ -28,9 +28,9 @@ __all__ = ["batch_norm", "batch_norm_stats", "BatchNorm"]
 class BatchNorm(Function):
     def forward(self, x, gamma, beta, mean=None, var=None, epsilon=1e-3, training=True):
         B = self.B = kernel_table.of(x)
-        c = x.shape[-1]
-        x2 = x.reshape(-1, c)
-        self.shape, self.training = x.shape, bool(training)
+        c = tuple(x.shape)[-1]  # the simulator's shapes take no negative index
+        x2 = x.reshape(x.size // c, c)  # explicit sizes: device arrays take no -1
+        self.shape, self.training = tuple(x.shape), bool(training)
         self.xhat = B.empty(x2.shape, dtype=x.dtype)
         self.inv_std = B.empty((c,), dtype=x.dtype)
         self.gamma = gamma
@@ -41,7 +41,7 @@ class BatchNorm(Function):
     def backward(self, dy):
         B = self.B
         c = self.shape[-1]
-        dy2 = (np.ascontiguousarray(dy) if isinstance(dy, np.ndarray) else dy).reshape(-1, c)
+        dy2 = (np.ascontiguousarray(dy) if isinstance(dy, np.ndarray) else dy).reshape(dy.size // c, c)
         dx = B.empty(dy2.shape, dtype=dy2.dtype)
         dgamma = B.empty((c,), dtype=dy2.dtype)
         dbeta = B.empty((c,), dtype=dy2.dtype)
@@ -55,7 +55,7 @@ def batch_norm_stats(x: Tensor) -> tuple[Any, Any]:
     B = kernel_table.of(x.data)
     c = x.shape[-1]
     mean, var = B.empty((c,), dtype=x.dtype), B.empty((c,), dtype=x.dtype)
-    B.bn_stats(x.data.reshape(-1, c), mean, var)
+    B.bn_stats(x.data.reshape(x.data.size // c, c), mean, var)
     return mean, var
 
 
