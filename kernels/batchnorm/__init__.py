@@ -22,3 +22,6 @@ where, with ``dbeta = sum_m dy`` and ``dgamma = sum_m dy * xhat``, the input gra
 and in inference mode (fixed moving statistics) ``dx = gamma * inv_std * dy``. The variance is the biased
 one (divided by M), as Keras normalizes with; the two-pass formula keeps it accurate in float32.
 """
+FUNCTIONS = ("bn_stats", "bn_normalize", "bn_backward")
+# The readable loops are also the fast CPU path: batch norm is a memory-bound pass next to the conv it follows.
+IMPLEMENTATIONS = {"reference": "reference", "loops": "loops", "cpu": "loops", "cuda": "cuda"}

@@ -391,7 +391,7 @@ class Layer:
             ValueError: naming the layer, when the input breaks the layer's :attr:`input_spec` or cannot be
                 built for; nothing is recorded then.
         """
-        if any_symbolic(x, args, kwargs):
+        if not (isinstance(x, Tensor) and not args and not kwargs) and any_symbolic(x, args, kwargs):
             return self._symbolic_call(x, args, kwargs)
         if isinstance(x, Tensor):
             shapes = x.shape
