@@ -429,3 +429,26 @@ def test_regularizers_defaults_config_and_training_loss(tmp_path):
     conv = L.Conv2D(1, 2, kernel_regularizer="l1", activity_regularizer=regularizers.L2(0.1))
     conv(np.ones((2, 3, 3, 1), np.float32))
     assert len(conv.regularization_losses()) == 1 and len(conv.losses) == 1
+
+
+# ---------------------------------------------------------------------------------------------------- Keras oracle
+def test_same_functional_model_as_keras_predicts_the_same():
+    keras = pytest.importorskip("keras")
+
+    def build(lib):
+        inp = lib.Input((6, 6, 2))
+        x = lib.layers.Conv2D(3, 3, padding="same", activation="relu")(inp)
+        y = lib.layers.BatchNormalization()(lib.layers.Conv2D(3, 3, padding="same")(x))
+        x = lib.layers.Concatenate()([lib.layers.Add()([x, y]), lib.layers.AveragePooling2D(1)(x)])
+        x = lib.layers.GlobalAveragePooling2D()(x)
+        return lib.Model(inp, lib.layers.Dense(2, activation="softmax")(x))
+
+    ours, theirs = build(minidl), build(keras)
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal(w.shape).astype(np.float32) * 0.5 for w in ours.get_weights()]
+    weights = [np.abs(w) + 0.5 if w.ndim == 1 and i in (7,) else w for i, w in enumerate(weights)]  # a variance
+    ours.set_weights(weights)
+    theirs.set_weights(weights)
+    x = rng.standard_normal((4, 6, 6, 2)).astype(np.float32)
+    np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), atol=1e-5)
+    assert ours.count_params() == theirs.count_params()
