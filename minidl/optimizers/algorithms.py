@@ -16,9 +16,10 @@ Adagrad    ``acc += g²``; ``p -= lr g / sqrt(acc + eps)``                      
 Nadam      Adam with Nesterov momentum and the cache ``u_t = b1 (1 - 0.5·0.96^t)``  lr 0.001, 0.9, 0.999, 1e-7
 =========  ==================================================================  =================================
 
-SGD, Adam (without amsgrad) and the legacy kernels run through ``kernel_table.of(p.data).<name>_update`` (one
-Numba call per parameter, CPU or CUDA). The others run the NumPy rules of :mod:`minidl.optimizers.reference`
-on the CPU and say so (NotImplementedError) on 'cuda' until their kernels exist.
+Each step is one kernel call per parameter, ``kernel_table.of(p.data).<name>_update`` (Numba on the CPU,
+numba.cuda on 'cuda'; kernels in ``kernels/optimizers/``). The variants without a kernel (amsgrad, centered
+or momentum RMSprop, and clipping or weight decay, hence AdamW) run the NumPy rules of
+:mod:`minidl.optimizers.reference` on the CPU and raise NotImplementedError on 'cuda'.
 """
 from __future__ import annotations
 
@@ -135,9 +136,12 @@ class RMSprop(Optimizer):
         return spec
 
     def _needs_reference(self):
-        return True  # the kernels in kernels/ still compute Keras 2's sqrt(ms) + eps
+        return self.momentum > 0 or self.centered  # the kernel covers the plain (default) form
 
     def _update(self, B, param, grad, slots, t, lr):
+        if not self._needs_reference():
+            B.rmsprop_update(param, grad, slots["velocity"], lr, self.rho, self.epsilon)
+            return
         reference.rmsprop_update(param, grad, slots["velocity"], slots.get("momentum"), slots.get("average_gradient"),
                                  lr, self.rho, self.momentum, self.epsilon)
 
@@ -163,12 +167,9 @@ class Adadelta(Optimizer):
     def _slot_spec(self):
         return (("accumulated_grad", 0.0), ("accumulated_delta_var", 0.0))
 
-    def _needs_reference(self):
-        return True
-
     def _update(self, B, param, grad, slots, t, lr):
-        reference.adadelta_update(param, grad, slots["accumulated_grad"], slots["accumulated_delta_var"], lr,
-                                  self.rho, self.epsilon)
+        B.adadelta_update(param, grad, slots["accumulated_grad"], slots["accumulated_delta_var"], lr, self.rho,
+                          self.epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -190,11 +191,8 @@ class Adagrad(Optimizer):
     def _slot_spec(self):
         return (("accumulator", self.initial_accumulator_value),)
 
-    def _needs_reference(self):
-        return True
-
     def _update(self, B, param, grad, slots, t, lr):
-        reference.adagrad_update(param, grad, slots["accumulator"], lr, self.epsilon)
+        B.adagrad_update(param, grad, slots["accumulator"], lr, self.epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
@@ -223,9 +221,6 @@ class Nadam(Optimizer):
     def _slot_spec(self):
         return (("momentum", 0.0), ("velocity", 0.0))
 
-    def _needs_reference(self):
-        return True
-
     def _u(self, t: int) -> float:
         return self.beta_1 * (1.0 - 0.5 * 0.96 ** t)
 
@@ -247,8 +242,8 @@ class Nadam(Optimizer):
 
     def _update(self, B, param, grad, slots, t, lr):
         m_coef, g_coef, v_coef = self.coefficients(t)
-        reference.nadam_update(param, grad, slots["momentum"], slots["velocity"], lr, self.beta_1, self.beta_2,
-                               self.epsilon, m_coef, g_coef, v_coef)
+        B.nadam_update(param, grad, slots["momentum"], slots["velocity"], lr, self.beta_1, self.beta_2, self.epsilon,
+                       m_coef, g_coef, v_coef)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

@@ -263,7 +263,8 @@ class Optimizer:
         if needs:
             raise NotImplementedError(
                 f"{cls}: this configuration ({self._describe()}) has no CUDA kernel yet; it runs on the CPU "
-                "only (model.to('cpu')), or use SGD / Adam / RMSprop without clipping or weight decay on 'cuda'")
+                "only (model.to('cpu')); on 'cuda' use SGD, Adam, RMSprop (plain), Adagrad, Adadelta or Nadam without "
+                "clipping or weight decay")
         if tuple(g.shape) != tuple(p.data.shape):
             raise ValueError(f"{cls}: gradient shape {tuple(g.shape)} differs from parameter shape "
                              f"{tuple(p.data.shape)} ({p.name or i})")
