@@ -39,6 +39,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import data_adapters
 from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
@@ -272,7 +273,8 @@ class Trainer:
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: Any = 1,
             callbacks: Sequence[callbacks_module.Callback] | None = None, validation_split: float = 0.0,
             validation_data: tuple | None = None, shuffle: bool = True,
-            initial_epoch: int = 0) -> callbacks_module.History:
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None) -> callbacks_module.History:
         """Trains for ``epochs`` passes over ``(x, y)``.
 
         Args:
@@ -286,6 +288,10 @@ class Trainer:
             validation_data: ``(x_val, y_val)``; overrides validation_split.
             shuffle: reshuffle the training samples before each epoch.
             initial_epoch: epoch to start from (to resume a run).
+            steps_per_epoch, validation_steps: batches per epoch when ``x`` / ``validation_data`` is a
+                generator or a :class:`minidl.utils.PyDataset` yielding ``(x, y)`` batches (then ``y``,
+                ``batch_size``, ``shuffle`` and ``validation_split`` do not apply; see
+                :mod:`minidl.data_adapters`).
 
         Returns:
             The :class:`~minidl.callbacks.History` (also ``model.history``).
@@ -307,6 +313,16 @@ class Trainer:
         for cb in cb_list:
             if not isinstance(cb, callbacks_module.Callback):
                 raise TypeError(f"callbacks must be minidl.callbacks.Callback instances, got {type(cb).__name__}")
+        if data_adapters.is_batch_source(x):
+            if y is not None or validation_split:
+                raise ValueError("fit: with a generator or PyDataset as x, the batches carry the targets: do not "
+                                 "pass y or validation_split")
+            return data_adapters.fit_batches(self, x, epochs, verbose, cb_list, validation_data, initial_epoch,
+                                             steps_per_epoch, validation_steps)
+        data_adapters.check_array_input(x)
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise ValueError("fit: steps_per_epoch / validation_steps apply to generator or PyDataset inputs; with "
+                             "arrays use batch_size")
         x = _as_x(x)
         y = _as_y(y, len(x))
         out_shape = self._check_input(x)
@@ -408,8 +424,10 @@ class Trainer:
                 bar.update(step + 1, dict(zip(self.metrics_names, [loss_sum / hi, *(s / hi for s in metric_sums)])))
         return [loss_sum / n, *(s / n for s in metric_sums)]
 
-    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1) -> Any:
-        """Loss and metrics on ``(x, y)`` in inference mode.
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1,
+                 steps: int | None = None) -> Any:
+        """Loss and metrics on ``(x, y)`` (or a generator / PyDataset of batches, ``steps`` of them) in
+        inference mode.
 
         Returns:
             ``[loss, *metrics]``, or the loss alone (a float) when no metrics were compiled.
@@ -417,6 +435,9 @@ class Trainer:
         self._check_compiled("evaluate")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
+        if data_adapters.is_batch_source(x):
+            return data_adapters.evaluate_batches(self, x, steps, verbose)
+        data_adapters.check_array_input(x)
         x = _as_x(x)
         y = _as_y(y, len(x))
         out_shape = self._check_input(x)
@@ -430,7 +451,7 @@ class Trainer:
             bar.end(dict(zip(self.metrics_names, result)), time.monotonic() - start)
         return result if self.metrics else result[0]
 
-    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0) -> np.ndarray:
+    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0, steps: int | None = None) -> np.ndarray:
         """Outputs for ``x`` in inference mode (dropout and noise off), as a NumPy array.
 
         Raises:
@@ -439,6 +460,9 @@ class Trainer:
         self._check_has_layers("predict")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
+        if data_adapters.is_batch_source(x):
+            return data_adapters.predict_batches(self, x, steps, verbose)
+        data_adapters.check_array_input(x)
         x = _as_x(x)
         out_shape = self._check_input(x)
         n = len(x)
