@@ -40,6 +40,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import data_adapters
+from . import weights_file
 from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
@@ -481,6 +482,14 @@ class Trainer:
         if bar is not None:
             bar.end()
         return result
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Writes the weights alone to a ``.npz`` file (see :mod:`minidl.models.weights_file`)."""
+        weights_file.save_weights(self, filepath, overwrite)
+
+    def load_weights(self, filepath: Any) -> None:
+        """Sets the weights from a :meth:`save_weights` (or ``save``) file, all checked before any changes."""
+        weights_file.load_weights(self, filepath)
 
     def train_on_batch(self, x: Any, y: Any) -> Any:
         """One training step on one batch. Returns the loss, or ``[loss, *metrics]`` with metrics."""
