@@ -288,3 +288,13 @@ def test_single_callback_instead_of_a_list():
     model = small_model()
     with pytest.raises(TypeError, match=r"a single EarlyStopping; pass callbacks=\[EarlyStopping\(...\)\]"):
         model.fit(*data(), epochs=1, verbose=0, callbacks=EarlyStopping())
+
+
+def test_checkpoint_save_weights_only(tmp_path):
+    model = small_model()
+    model.fit(*data(), epochs=2, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "w-{epoch}.npz"),
+                                                                       save_weights_only=True)])
+    other = small_model()
+    other.load_weights(tmp_path / "w-2.npz")
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)

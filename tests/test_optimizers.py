@@ -581,3 +581,23 @@ def test_ctrl_c_during_a_step_is_held_until_every_parameter_is_updated():
     for p in ps:
         np.testing.assert_allclose(p.data, -0.5)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_model_with_a_schedule_and_new_optimizer_saves_and_resumes(tmp_path):
+    import minidl
+    from minidl import layers
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 3)).astype("float32"), rng.standard_normal((32, 2)).astype("float32")
+    for opt in (Nadam(schedules.ExponentialDecay(0.01, 3, 0.5)), Adagrad(0.05, clipnorm=1.0), Adadelta(1.0)):
+        minidl.utils.set_random_seed(0)
+        model = minidl.Sequential([layers.Input((3,)), layers.Dense(2)])
+        model.compile(opt, "mse")
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+        model.save(tmp_path / "m.npz")
+        loaded = minidl.load_model(tmp_path / "m.npz")
+        assert type(loaded.optimizer) is type(opt) and loaded.optimizer.iterations == 4
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+        loaded.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+        for a, b in zip(model.get_weights(), loaded.get_weights()):
+            np.testing.assert_array_equal(a, b)
