@@ -205,7 +205,8 @@ def fit_batches(model: Any, x: Any, epochs: int, verbose: int, callbacks: list, 
             val_arrays = (xv, yv)
     history = callbacks_module.History()
     cbs = callbacks_module.CallbackList([*callbacks, history], model=model,
-                                        params={"verbose": verbose, "epochs": epochs, "steps": source.steps})
+                                        params={"verbose": verbose, "epochs": epochs, "steps": source.steps,
+                                                "do_validation": validation_data is not None})
     model.stop_training = False
     model._prepare_run()
     cbs.on_train_begin()

@@ -260,7 +260,8 @@ def test_numpy_integers_accepted():
 
 
 @pytest.mark.parametrize("path, match", [
-    ("{nope}.npz", r"uses \{nope\}"), ("m-{epoch:zz}.npz", "cannot be formatted"), ("m.h5", r"\.npz"),
+    ("{nope}.npz", r"uses \{nope\}"), ("m-{epoch:zz}.npz", "cannot be formatted"),
+    ("m-{val_loss:.2f}.npz", r"uses \{val_loss\}, which the logs will not have \(available: epoch, loss, accuracy\)"), ("m.h5", r"\.npz"),
     ("m.keras", "Keras-only format"), ("", "non-empty"),
 ])
 def test_checkpoint_path_checked_before_epoch_one(tmp_path, path, match):

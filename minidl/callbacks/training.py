@@ -169,7 +169,9 @@ class ModelCheckpoint(Callback):
         names = getattr(self.model, "metrics_names", None)
         if not names:  # a model that does not say what it logs: only the syntax can be checked
             return None
-        return ["epoch", *names, *(f"val_{n}" for n in names)]
+        # fit says whether it validates (params['do_validation']); without it the val_ keys never come
+        val = [f"val_{n}" for n in names] if self.params.get("do_validation", True) else []
+        return ["epoch", *names, *val]
 
     def on_train_begin(self, logs: Logs = None) -> None:
         cls = "ModelCheckpoint"

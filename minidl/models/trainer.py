@@ -348,7 +348,8 @@ class Trainer:
         steps = -(-n // batch_size)
         history = callbacks_module.History()
         cbs = callbacks_module.CallbackList([*cb_list, history], model=self,
-                                            params={"verbose": verbose, "epochs": epochs, "steps": steps})
+                                            params={"verbose": verbose, "epochs": epochs, "steps": steps,
+                                                    "do_validation": x_val is not None})
         self.stop_training = False
         self._prepare_run()
         rng = get_rng()
