@@ -299,3 +299,17 @@ def test_checkpoint_save_weights_only(tmp_path):
     other.load_weights(tmp_path / "w-2.npz")
     for a, b in zip(model.get_weights(), other.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_tensorboard_reads_our_files(tmp_path):
+    """Optional oracle: TensorBoard's own EventAccumulator (skipped when tensorboard is not installed)."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    model = small_model()
+    hist = model.fit(*data(), epochs=2, verbose=0, validation_split=0.25, callbacks=[TensorBoard(tmp_path)])
+    for sub, key in (("train", "loss"), ("validation", "val_loss")):
+        ea = EventAccumulator(str(tmp_path / sub))
+        ea.Reload()
+        got = [e.value for e in ea.Scalars("epoch_loss")]
+        np.testing.assert_allclose(got, hist.history[key], rtol=1e-6)
