@@ -29,9 +29,11 @@ def step(name, mod, p, g, s1, s2, t=3):
         (mod or ref).adadelta_update(p, g, s1, s2, 1.0, 0.9, 1e-3)
     elif name == "nadam":
         (mod or ref).nadam_update(p, g, s1, s2, 0.01, 0.8, 0.95, 1e-3, *nad)
+    elif name == "weight_decay":
+        (mod.weight_decay_update if mod else ref.weight_decay)(p, 0.1, 0.3)
 
 
-NAMES = ["rmsprop", "adagrad", "adadelta", "nadam"]
+NAMES = ["rmsprop", "adagrad", "adadelta", "nadam", "weight_decay"]
 
 
 @pytest.mark.parametrize("impl", list(IMPLS))

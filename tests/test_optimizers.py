@@ -308,8 +308,9 @@ def test_matches_torch():
 
 
 @pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.1), lambda: RMSprop(0.1),
-                                  lambda: Adagrad(0.1), lambda: Adadelta(1.0), lambda: Nadam(0.1)],
-                         ids=["sgd", "adam", "rmsprop", "adagrad", "adadelta", "nadam"])
+                                  lambda: Adagrad(0.1), lambda: Adadelta(1.0), lambda: Nadam(0.1),
+                                  lambda: AdamW(0.1, weight_decay=0.5)],
+                         ids=["sgd", "adam", "rmsprop", "adagrad", "adadelta", "nadam", "adamw"])
 def test_device_arrays_match_cpu(make):
     # Runs on the CUDA simulator without a GPU (tests/conftest.py); slots live on the device, state on the host.
     try:
@@ -337,9 +338,9 @@ def test_device_arrays_match_cpu(make):
     np.testing.assert_allclose(dev2.data.copy_to_host(), host.data, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("make", [lambda: RMSprop(0.1, centered=True), lambda: RMSprop(momentum=0.5), lambda: AdamW(),
+@pytest.mark.parametrize("make", [lambda: RMSprop(0.1, centered=True), lambda: RMSprop(momentum=0.5),
                                   lambda: Adam(amsgrad=True), lambda: SGD(0.1, clipvalue=1.0)],
-                         ids=["rmsprop-centered", "rmsprop-momentum", "adamw", "amsgrad", "clip"])
+                         ids=["rmsprop-centered", "rmsprop-momentum", "amsgrad", "clip"])
 def test_device_without_kernel_says_so_and_changes_nothing(make):
     try:
         from minidl.kernels import cuda

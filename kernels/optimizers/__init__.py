@@ -12,6 +12,7 @@ The math, once (``p`` parameter, ``g`` gradient, ``lr`` learning rate, ``t >= 1`
     Nadam:    m += (g - m)(1 - b1);    v += (g^2 - v)(1 - b2)
               p -= lr (m_coef m + g_coef g) / (sqrt(v_coef v) + eps)
               (m_coef, g_coef, v_coef depend on t only: minidl.optimizers.Nadam.coefficients)
+    weight decay (before any update, Keras's decoupled form): p -= p decay lr
 
 Files: :mod:`.reference`, :mod:`.loops`, :mod:`.cuda`, :mod:`.cpu`. Contract::
 
@@ -21,6 +22,7 @@ Files: :mod:`.reference`, :mod:`.loops`, :mod:`.cuda`, :mod:`.cpu`. Contract::
     adagrad_update(param, grad, acc, lr, eps)
     adadelta_update(param, grad, acc_grad, acc_delta, lr, rho, eps)
     nadam_update(param, grad, m, v, lr, beta1, beta2, eps, m_coef, g_coef, v_coef)
+    weight_decay_update(param, lr, decay)
 """
-FUNCTIONS = ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update")
+FUNCTIONS = ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update", "weight_decay_update")
 IMPLEMENTATIONS = {"reference": "reference", "loops": "loops", "cpu": "cpu", "cuda": "cuda"}

@@ -12,7 +12,7 @@ from numba import njit, prange
 
 from ..runtime import _JIT, _PAR_MIN_STREAM, _flat, _nt
 
-__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update"]
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update", "weight_decay_update"]
 
 
 @njit(parallel=True, **_JIT)
@@ -117,3 +117,15 @@ def nadam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarr
     _nt(np.size(param), _PAR_MIN_STREAM)
     _nadam(_flat(param, "param"), _flat(grad, "grad"), _flat(m, "m"), _flat(v, "v"), float(lr), float(beta1),
            float(beta2), float(eps), float(m_coef), float(g_coef), float(v_coef))
+
+
+@njit(parallel=True, **_JIT)
+def _weight_decay(param, lr, decay):
+    for k in prange(param.size):
+        param[k] -= param[k] * decay * lr
+
+
+def weight_decay_update(param: np.ndarray, lr: float, decay: float) -> None:
+    """Keras's decoupled weight decay in place: ``p -= p decay lr``."""
+    _nt(np.size(param), _PAR_MIN_STREAM)
+    _weight_decay(_flat(param, "param"), float(lr), float(decay))

@@ -10,7 +10,7 @@ from numba import cuda
 
 from ..cuda_runtime import _elementwise, _same_size
 
-__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update"]
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update", "weight_decay_update"]
 
 
 @cuda.jit
@@ -116,3 +116,15 @@ def nadam_update(param, grad, m, v, lr, beta1, beta2, eps, m_coef, g_coef, v_coe
     """Keras Nadam with the step's coefficients, computed on the host (see the package docstring)."""
     _elementwise(_nadam_kernel, param, grad, m, v, float(lr), float(beta1), float(beta2), float(eps), float(m_coef),
                  float(g_coef), float(v_coef), n=_same_size(param, grad, m, v))
+
+
+@cuda.jit
+def _weight_decay_kernel(param, lr, decay):
+    i = cuda.grid(1)
+    if i < param.size:
+        param[i] -= param[i] * decay * lr
+
+
+def weight_decay_update(param, lr, decay) -> None:
+    """Keras's decoupled weight decay: p -= p decay lr."""
+    _elementwise(_weight_decay_kernel, param, float(lr), float(decay), n=_same_size(param))

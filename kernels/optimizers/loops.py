@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update"]
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update", "weight_decay_update"]
 
 
 @njit(cache=True)
@@ -101,3 +101,14 @@ def nadam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarr
     """Keras Nadam with the step's coefficients (see the package docstring)."""
     _nadam(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1), float(lr), float(beta1),
            float(beta2), float(eps), float(m_coef), float(g_coef), float(v_coef))
+
+
+@njit(cache=True)
+def _weight_decay(param, lr, decay):
+    for k in range(param.size):
+        param[k] -= param[k] * decay * lr
+
+
+def weight_decay_update(param: np.ndarray, lr: float, decay: float) -> None:
+    """``p -= p decay lr``."""
+    _weight_decay(param.reshape(-1), float(lr), float(decay))

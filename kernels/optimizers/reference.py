@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update"]
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update", "weight_decay_update"]
 
 
 def sgd_update(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: float, momentum: float,
@@ -61,3 +61,8 @@ def nadam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarr
     m += (grad - m) * (1 - beta1)
     v += (grad * grad - v) * (1 - beta2)
     param -= lr * (m_coef * m + g_coef * grad) / (np.sqrt(v_coef * v) + eps)
+
+
+def weight_decay_update(param: np.ndarray, lr: float, decay: float) -> None:
+    """Keras's decoupled weight decay: ``p -= p · decay · lr``."""
+    param -= param * decay * lr

@@ -17,8 +17,8 @@ Nadam      Adam with Nesterov momentum and the cache ``u_t = b1 (1 - 0.5·0.96^t
 =========  ==================================================================  =================================
 
 Each step is one kernel call per parameter, ``kernel_table.of(p.data).<name>_update`` (Numba on the CPU,
-numba.cuda on 'cuda'; kernels in ``kernels/optimizers/``). The variants without a kernel (amsgrad, centered
-or momentum RMSprop, and clipping or weight decay, hence AdamW) run the NumPy rules of
+numba.cuda on 'cuda'; kernels in ``kernels/optimizers/``, weight decay included). The variants without a
+kernel (amsgrad, centered or momentum RMSprop, and gradient clipping) run the NumPy rules of
 :mod:`minidl.optimizers.reference` on the CPU and raise NotImplementedError on 'cuda'.
 """
 from __future__ import annotations

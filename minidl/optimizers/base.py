@@ -258,13 +258,13 @@ class Optimizer:
                                  f"({p.name or i})")
             # The kernels want C-contiguous arrays of the parameter's dtype (no-op when already so).
             return np.ascontiguousarray(g, dtype=p.data.dtype)
-        needs = self._needs_reference() or self.weight_decay is not None or self.clipnorm is not None \
-            or self.clipvalue is not None or self.global_clipnorm is not None
+        needs = self._needs_reference() or self.clipnorm is not None or self.clipvalue is not None \
+            or self.global_clipnorm is not None
         if needs:
             raise NotImplementedError(
                 f"{cls}: this configuration ({self._describe()}) has no CUDA kernel yet; it runs on the CPU "
-                "only (model.to('cpu')); on 'cuda' use SGD, Adam, RMSprop (plain), Adagrad, Adadelta or Nadam without "
-                "clipping or weight decay")
+                "only (model.to('cpu')); on 'cuda' use SGD, Adam, AdamW, RMSprop (plain), Adagrad, Adadelta or Nadam "
+                "without clipping")
         if tuple(g.shape) != tuple(p.data.shape):
             raise ValueError(f"{cls}: gradient shape {tuple(g.shape)} differs from parameter shape "
                              f"{tuple(p.data.shape)} ({p.name or i})")
@@ -317,7 +317,7 @@ class Optimizer:
             for (p, _), g in zip(pairs, grads):
                 slots = self._get_slots(p)
                 if self.weight_decay is not None:
-                    reference.weight_decay(p.data, lr, self.weight_decay)
+                    kernel_table.of(p.data).weight_decay_update(p.data, lr, self.weight_decay)
                 self._update(kernel_table.of(p.data), p.data, g, slots, t, lr)
             self.iterations = t
         return self.iterations
