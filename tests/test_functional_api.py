@@ -452,3 +452,34 @@ def test_same_functional_model_as_keras_predicts_the_same():
     x = rng.standard_normal((4, 6, 6, 2)).astype(np.float32)
     np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), atol=1e-5)
     assert ours.count_params() == theirs.count_params()
+
+
+def test_model_callbacks_freezing_weights_and_checkpoint(tmp_path):
+    from minidl import callbacks
+
+    set_random_seed(7)
+    inp = L.Input((4,))
+    h = L.Dense(4, activation="relu", name="h")(inp)
+    model = Model(inp, L.Dense(1, activation="sigmoid", name="p")(h))
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    assert model._fused()  # sigmoid + BCE: the output layer's logits are used, as in Sequential
+    x = np.random.default_rng(0).random((20, 4)).astype(np.float32)
+    y = (x.sum(1, keepdims=True) > 2).astype(np.float32)
+    path = str(tmp_path / "best.npz")
+    model.fit(x, y, epochs=2, batch_size=5, verbose=0, validation_split=0.2,
+              callbacks=[callbacks.ModelCheckpoint(path), callbacks.EarlyStopping(patience=5)])
+    restored = load_model(path)
+    assert restored.metrics_names == ["loss", "accuracy"]
+    model.get_layer("h").trainable = False
+    frozen = model.get_layer("h").get_weights()
+    assert model.count_params() == 25 and len(model.trainable_weights) == 2
+    model.compile("adam", "binary_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    for a, b in zip(frozen, model.get_layer("h").get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="expects 4 weight array"):
+        model.set_weights(model.get_weights()[:2])
+    with pytest.raises(ValueError, match=r"expects shape \(None, 4\).*got \(None, 3\)"):
+        model.predict(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="has 1 output"):
+        model.compile("sgd", loss=["mse", "mse"])
