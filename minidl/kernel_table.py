@@ -92,9 +92,9 @@ def get(device: str) -> types.SimpleNamespace:
 
 
 def is_device_array(array: Any) -> bool:
-    """Whether ``array`` lives on an accelerator (anything that is not a NumPy array or scalar): the one
-    definition minidl uses to tell device arrays from host ones."""
-    return not isinstance(array, (np.ndarray, np.generic, int, float, bool))
+    """Whether ``array`` lives on an accelerator (a numba device array, real GPU or simulator): the one
+    definition minidl uses to tell device arrays from host data (NumPy arrays, scalars, lists)."""
+    return hasattr(array, "copy_to_host") and not isinstance(array, np.ndarray)
 
 
 def of(array: Any) -> types.SimpleNamespace:
