@@ -483,3 +483,30 @@ def test_model_callbacks_freezing_weights_and_checkpoint(tmp_path):
         model.predict(np.ones((2, 3), np.float32))
     with pytest.raises(ValueError, match="has 1 output"):
         model.compile("sgd", loss=["mse", "mse"])
+
+
+def test_subclassed_model_trains_predicts_and_explains_saving(tmp_path):
+    class TwoLayer(Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = L.Dense(4, activation="relu")
+            self.out = L.Dense(1)
+
+        def call(self, inputs, training=False):
+            return self.out(self.hidden(inputs))
+
+    set_random_seed(0)
+    model = TwoLayer()
+    assert model.name.startswith("two_layer")
+    model.compile("adam", "mse")
+    x = np.random.default_rng(0).random((16, 3)).astype(np.float32)
+    y = x.sum(1, keepdims=True)
+    hist = model.fit(x, y, epochs=3, batch_size=4, verbose=0).history["loss"]
+    assert hist[-1] < hist[0] and model.count_params() == 16 + 5
+    np.testing.assert_allclose(model.predict(x), model.out(model.hidden(Tensor(x))).numpy(), rtol=1e-6)
+    assert "dense" in _summary(model)
+    with pytest.raises(NotImplementedError, match="get_weights"):
+        model.save(tmp_path / "sub.npz")
+    inp = L.Input((3,))
+    wrapped = Model(inp, model(inp))  # a subclassed model is a layer in a functional graph
+    np.testing.assert_allclose(wrapped.predict(x), model.predict(x), rtol=1e-6)

@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import layers as layers_module
-from ..autograd import Tensor
+from ..autograd import Tensor, no_grad
 from ..layers import InputLayer, Layer, _ActivationMixin, _shape_str, unique_name
 from ..symbolic import KerasTensor, Node, flatten, map_structure, pack_like
 from . import saving
@@ -168,8 +168,19 @@ def _clone_from(inputs: Any, outputs: Any) -> tuple[Any, Any]:
     return map_structure(remap, inputs), map_structure(remap, outputs)
 
 
+def _snake(name: str) -> str:
+    from ..layers.base import _snake_case
+
+    return _snake_case(name)
+
+
 class Model(Trainer, Layer):
     """A model made of a graph of layers: ``Model(inputs, outputs)``.
+
+    Subclassing works as in Keras too: ``class MyModel(Model)`` with layers set in ``__init__`` (after
+    ``super().__init__()``) and a ``call(inputs, training=False)``; such a model is built on its first batch,
+    trains, evaluates and predicts like the others (one input, one output), and saves its weights through
+    ``get_weights`` / ``set_weights`` (its architecture is Python code, so ``save`` refuses).
 
     Args:
         inputs: a KerasTensor from :func:`~minidl.layers.Input`, or a list / dict of them. Tensors computed
@@ -185,9 +196,16 @@ class Model(Trainer, Layer):
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, trainable: bool = True,
                  **kwargs: Any) -> None:
+        if inputs is None and outputs is None and type(self).call is not Model.call:
+            # A subclassed model (class MyModel(Model) with its own call): a layer with the trainer.
+            object.__setattr__(self, "_subclassed", True)
+            Layer.__init__(self, name=name if name is not None else unique_name(_snake(type(self).__name__)),
+                           trainable=trainable, **kwargs)
+            self._init_trainer()
+            return
         if inputs is None or outputs is None:
             raise TypeError("Model(inputs, outputs): both are required (the functional API); for a stack of layers "
-                            "use Sequential([...])")
+                            "use Sequential([...]), or subclass Model and define call()")
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         if isinstance(outputs, tuple):
@@ -231,33 +249,49 @@ class Model(Trainer, Layer):
         return [t.shape for t in flatten(struct)]
 
     # -------------------------------------------------------------- structure
+    _subclassed = False
+
     def _sublayers(self) -> list[Layer]:
+        if self._subclassed:
+            return Layer._sublayers(self)
         return [l for l in self._layers if not isinstance(l, InputLayer)]
 
     @property
     def layers(self) -> list[Layer]:
         """Every layer of the graph, InputLayers included, in Keras's order (by decreasing depth)."""
+        if self._subclassed:
+            return self._sublayers()
         return list(self._layers)
+
+    def _no_graph(self, what: str) -> None:
+        if self._subclassed:
+            raise AttributeError(f"model {self.name!r} is a subclassed model: it has no symbolic {what}")
 
     @property
     def inputs(self) -> list[KerasTensor]:
+        self._no_graph("inputs")
         return list(self._flat_inputs)
 
     @property
     def outputs(self) -> list[KerasTensor]:
+        self._no_graph("outputs")
         return list(self._flat_outputs)
 
     @property
     def input(self) -> Any:
         """The input KerasTensor(s), as given (a tensor, list or dict)."""
+        self._no_graph("input")
         return self._inputs_struct
 
     @property
     def output(self) -> Any:
+        self._no_graph("output")
         return self._outputs_struct
 
     @property
     def input_names(self) -> list[str]:
+        if self._subclassed:
+            return ["input"]
         if isinstance(self._inputs_struct, dict):
             return sorted(self._inputs_struct)
         return [t._keras_history[0].name for t in self._flat_inputs]
@@ -265,6 +299,8 @@ class Model(Trainer, Layer):
     @property
     def output_names(self) -> list[str]:
         """Keys of dict outputs, else the names of the layers producing the outputs (Keras 3)."""
+        if self._subclassed:
+            return ["output"]
         if isinstance(self._outputs_struct, dict):
             return sorted(self._outputs_struct)
         names = [t._keras_history[0].name for t in self._flat_outputs]
@@ -324,6 +360,8 @@ class Model(Trainer, Layer):
         return pack_like(self._outputs_struct, self._run_graph(flat, training))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        if self._subclassed:
+            return Layer.compute_output_shape(self, input_shape)
         mine = [t.shape for t in self._flat_inputs]
         given = _flat_shapes(input_shape)
         if len(given) != len(mine) or any(
@@ -335,20 +373,24 @@ class Model(Trainer, Layer):
 
     # -------------------------------------------------------------- hooks of the trainer
     def _n_inputs(self) -> int:
-        return len(self._flat_inputs)
+        return 1 if self._subclassed else len(self._flat_inputs)
 
     def _n_outputs(self) -> int:
-        return len(self._flat_outputs)
+        return 1 if self._subclassed else len(self._flat_outputs)
 
     def _input_shapes(self) -> list[tuple]:
         return [t.shape for t in self._flat_inputs]
 
     def _output_shapes(self) -> list[tuple]:
+        if self._subclassed:
+            return [self.output_shape]
         return [t.shape for t in self._flat_outputs]
 
     def _output_layers(self) -> list[Layer | None]:
         """Per output, the layer whose pre-activation can stand for it (None when it cannot: the output is
         also used inside the graph, or comes from a layer called with several inputs)."""
+        if self._subclassed:
+            return [None]
         out: list[Layer | None] = []
         seen: set[int] = set()
         for t in self._flat_outputs:
@@ -362,6 +404,14 @@ class Model(Trainer, Layer):
         return out
 
     def _check_inputs(self, xs: list[np.ndarray], what: str = "x") -> list[tuple]:
+        if self._subclassed:
+            if not self.built:  # built on its first batch, as Keras builds subclassed models
+                with no_grad():
+                    self(Tensor(xs[0][:1]))
+            elif self.input_shape is not None and tuple(self.input_shape[1:]) != tuple(xs[0].shape[1:]):
+                raise ValueError(f"{what}: model {self.name!r} was built for inputs of shape "
+                                 f"{_shape_str(self.input_shape)}, got {_shape_str((None, *xs[0].shape[1:]))}")
+            return [self.output_shape]
         for i, (a, t) in enumerate(zip(xs, self._flat_inputs)):
             want, got = t.shape, (None, *a.shape[1:])
             if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want[1:], got[1:])):
@@ -375,9 +425,15 @@ class Model(Trainer, Layer):
         return shapes[0] if len(shapes) == 1 else shapes
 
     def _pack_outputs(self, flat: list) -> Any:
+        if self._subclassed:
+            return flat[0]
         return pack_like(self._outputs_struct, flat)
 
     def _forward_all(self, xs: list[Tensor], training: bool, logits: Sequence[bool]) -> list[Tensor]:
+        if self._subclassed:
+            out = self._call_with_training(xs[0], (), {}, training)
+            self.losses = [t for layer in _tree(self._sublayers()) for t in layer.losses]
+            return [out]
         return self._run_graph(xs, training, logits)
 
     def _all_layers(self) -> list[Layer]:
@@ -387,6 +443,9 @@ class Model(Trainer, Layer):
     def summary(self, print_fn: Callable[[str], Any] = print, line_length: int | None = None) -> None:
         """Prints Keras's table: layer (type), output shape, parameter count and, for a graph that is not a
         simple chain, the "Connected to" column (``layer[node][tensor]`` of each input)."""
+        if self._subclassed and not self.built:
+            raise ValueError(f"model {self.name!r} (subclassed) has not yet been built: call it on a batch of data "
+                             "or fit it first")
         summary_module.print_summary(self, print_fn, line_length)
 
     def _local_nodes(self) -> dict[int, tuple[str, int]]:
@@ -402,6 +461,11 @@ class Model(Trainer, Layer):
         return out
 
     def get_config(self) -> dict[str, Any]:
+        if self._subclassed:
+            raise NotImplementedError(
+                f"model {self.name!r} is a subclassed model: its architecture is Python code, which minidl does not "
+                "save; save its weights with get_weights() (np.savez) and rebuild it with your class and "
+                "set_weights(), or build it with the functional API to save it whole")
         local = self._local_nodes()
 
         def ref(t: KerasTensor) -> dict[str, Any]:

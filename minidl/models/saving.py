@@ -82,6 +82,8 @@ def save_model(model: Any, filepath: Any) -> None:
     path = os.fspath(filepath)
     if not model.built:
         raise ValueError(f"save: model {model.name!r} is not built yet (no weights); build or fit it first")
+    if getattr(model, "_subclassed", False):
+        model.get_config()  # raises, saying what to do instead
     class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
     header: dict[str, Any] = {"format": _FORMAT, "version": _FORMAT_VERSION, "class_name": class_name,
                               "config": model.get_config()}
