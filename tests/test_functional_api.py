@@ -510,3 +510,36 @@ def test_subclassed_model_trains_predicts_and_explains_saving(tmp_path):
     inp = L.Input((3,))
     wrapped = Model(inp, model(inp))  # a subclassed model is a layer in a functional graph
     np.testing.assert_allclose(wrapped.predict(x), model.predict(x), rtol=1e-6)
+
+
+def test_custom_layer_in_keras3_style_add_weight_and_input_spec():
+    """The DEC reference's ClusteringLayer, as Keras 3 code writes it: InputSpec, add_weight(shape=..., name=...)."""
+
+    class Clustering(L.Layer):
+        def __init__(self, n_clusters, **kwargs):
+            super().__init__(**kwargs)
+            self.n_clusters = n_clusters
+            self.input_spec = L.InputSpec(ndim=2)
+
+        def build(self, input_shape):
+            self.input_spec = L.InputSpec(dtype="float32", shape=(None, input_shape[1]))
+            self.clusters = self.add_weight(shape=(self.n_clusters, input_shape[1]), initializer="glorot_uniform",
+                                            name="clusters")
+            self.scale = self.add_weight((1,), "ones")
+
+        def call(self, inputs):
+            d = ((inputs.reshape(inputs.shape[0], 1, inputs.shape[1]) - self.clusters) ** 2).sum(axis=2)
+            q = 1.0 / (1.0 + d) * self.scale
+            return q / q.sum(axis=1, keepdims=True)
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], self.n_clusters)
+
+    inp = L.Input((4,))
+    layer = Clustering(3, name="clustering")
+    model = Model(inp, layer(L.Dense(4)(inp)))
+    assert [w.name for w in layer.weights] == ["clustering/clusters", "clustering/weight_1"]
+    p = model.predict(np.random.default_rng(0).random((5, 4)).astype(np.float32))
+    np.testing.assert_allclose(p.sum(1), 1, rtol=1e-6)
+    with pytest.raises(ValueError, match="expected shape"):
+        layer(L.Input((5,)))
