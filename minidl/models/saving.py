@@ -131,6 +131,9 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
         FileNotFoundError: naming the path, when it does not exist.
         ValueError: when the file is not a minidl model file (naming the path).
     """
+    from .weights_file import check_extension
+
+    check_extension(filepath, "load_model")
     path = os.fspath(filepath)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_model: no such file: {path!r}")
