@@ -543,3 +543,11 @@ def test_custom_layer_in_keras3_style_add_weight_and_input_spec():
     np.testing.assert_allclose(p.sum(1), 1, rtol=1e-6)
     with pytest.raises(ValueError, match="expected shape"):
         layer(L.Input((5,)))
+
+
+def test_functional_save_refuses_keras_formats(tmp_path):
+    inp = L.Input((2,))
+    model = Model(inp, L.Dense(1)(inp))
+    with pytest.raises(ValueError, match=r"\.npz"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
