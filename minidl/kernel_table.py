@@ -65,6 +65,9 @@ def _make_cuda() -> types.SimpleNamespace:
     ns = types.SimpleNamespace(name="cuda", empty=cuda.empty, zeros=cuda.zeros)
     for fn in cuda.__all__:
         setattr(ns, fn, getattr(cuda, fn))
+    bn = registry.load("batchnorm", "cuda")  # batch norm (#14), from its own folder kernels/batchnorm/
+    for fn in registry.functions("batchnorm"):
+        setattr(ns, fn, getattr(bn, fn))
     return ns
 
 
