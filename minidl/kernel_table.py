@@ -63,11 +63,13 @@ def _make_cuda() -> types.SimpleNamespace:
             "numba to use the (slow) CUDA simulator"
         )
     ns = types.SimpleNamespace(name="cuda", empty=cuda.empty, zeros=cuda.zeros)
-    for fn in cuda.__all__:
+    for fn in cuda.__all__:  # device helpers (to_device, fill, matmul, ...) and the generic array primitives
         setattr(ns, fn, getattr(cuda, fn))
-    bn = registry.load("batchnorm", "cuda")  # batch norm (#14), from its own folder kernels/batchnorm/
-    for fn in registry.functions("batchnorm"):
-        setattr(ns, fn, getattr(bn, fn))
+    for op in registry.ops():  # every operation folder's cuda.py (batch norm's too), found by the registry
+        if "cuda" in registry.implementations(op):
+            module = registry.load(op, "cuda")
+            for fn in registry.functions(op):
+                setattr(ns, fn, getattr(module, fn))
     return ns
 
 
