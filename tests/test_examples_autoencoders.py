@@ -13,10 +13,18 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import pytest
 
 matplotlib.use("Agg")  # before any script imports pyplot: no display in the tests
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _examples_on_path(monkeypatch):
+    # ``python examples/x.py`` puts examples/ first on sys.path (the scripts import their _common helper
+    # from there); runpy.run_path does not, so the tests do it.
+    monkeypatch.syspath_prepend(str(EXAMPLES))
 
 
 def run_example(script: str, args: list[str], monkeypatch, capsys) -> dict[str, float]:

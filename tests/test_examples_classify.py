@@ -18,6 +18,13 @@ matplotlib.use("Agg")  # before any script imports pyplot: no display in the tes
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+@pytest.fixture(autouse=True)
+def _examples_on_path(monkeypatch):
+    # ``python examples/x.py`` puts examples/ first on sys.path (the scripts import their _common helper
+    # from there); runpy.run_path does not, so the tests do it.
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+
+
 def run_example(script: str, args: list[str], monkeypatch, capsys) -> tuple[str, dict[str, float]]:
     """Runs ``examples/<script> args`` as ``__main__``; returns stdout and its ``key value`` metric lines."""
     monkeypatch.setattr(sys, "argv", [script, *args])
