@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-__all__ = ["FIGURES_ROOT", "add_out_argument", "figure_dir", "announce_figures"]
+__all__ = ["FIGURES_ROOT", "add_out_argument", "figure_dir", "announce_figures", "write_report"]
 
 #: The default root of the figure folders, relative to the current directory.
 FIGURES_ROOT = "figures"
@@ -44,3 +44,12 @@ def announce_figures(folder: str | os.PathLike[str]) -> list[str]:
     names = sorted(p.name for p in Path(folder).glob("*.png"))
     print(f"figures written to {folder}{os.sep}: {', '.join(names) if names else '(none)'}")
     return names
+
+
+def write_report(model, x, y, folder: str, name: str = "report.html", **kwargs) -> str:
+    """Writes ``minidl.viz.report`` (the interactive HTML report) into ``folder`` and prints its path."""
+    import minidl
+
+    path = minidl.viz.report(model, x, y, path=os.path.join(folder, name), **kwargs)
+    print(f"interactive report: {path} (open it in a browser; click a confusion-matrix cell to see its images)")
+    return path

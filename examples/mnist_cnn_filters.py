@@ -26,7 +26,8 @@ wall-clock for both models on 2 cores heavily shared with other jobs, 5-35 s per
 
 Figures (in ``figures/mnist_cnn_filters/``, or ``--out DIR``): cnn_filters.png, lenet_filters.png, digit.png,
 cnn_feature_maps_conv1.png, cnn_feature_maps_conv2.png, lenet_feature_maps_conv1.png,
-lenet_feature_maps_conv2.png, confusion_cnn.png and confusion_lenet.png.
+lenet_feature_maps_conv2.png, confusion_cnn.png and confusion_lenet.png; report_cnn.html and report_lenet.html
+are the interactive reports of ``minidl.viz.report``.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ import numpy as np
 import minidl
 from minidl import layers, models
 from minidl.metrics import classification_report, confusion_matrix
-from _common import add_out_argument, announce_figures, figure_dir
+from _common import add_out_argument, announce_figures, figure_dir, write_report
 
 NUM_CLASSES = 10
 
@@ -127,6 +128,8 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
     for fig in figs:
         plt.close(fig)
     announce_figures(out)
+    for name, (model, _) in trained.items():
+        write_report(model, x_test, y_test, out, f"report_{name}.html", title=f"{name} on the test digits")
     for name, (model, _) in trained.items():
         shapes = {k: v.shape for k, v in feature_maps(model, digit).items()}
         print(f"{name} feature map shapes: {shapes}")

@@ -5,7 +5,8 @@ Only the imports changed (``import minidl as keras`` instead of ``import keras``
 not the full 60,000 / 10,000, so expect a little less than Keras's ~99 %.
 
 Run: ``python examples/mnist_keras_cnn.py`` (``--quick``: 1 epoch on 512 samples, for the tests). Figures (in
-``figures/mnist_keras_cnn/``, or ``--out DIR``): history.png (loss and accuracy per epoch) and confusion.png.
+``figures/mnist_keras_cnn/``, or ``--out DIR``): history.png (loss and accuracy per epoch) and confusion.png, and
+report.html, the interactive report of ``minidl.viz.report``.
 
 Result (recorded from one full run: 15 epochs, batch 128, 3,600 train / 400 validation samples, seed 0,
 on the 2-core development machine while other work shared it, so times are approximate):
@@ -30,7 +31,7 @@ import numpy as np
 import minidl as keras
 from minidl import layers
 from minidl.metrics import classification_report, confusion_matrix
-from _common import add_out_argument, announce_figures, figure_dir
+from _common import add_out_argument, announce_figures, figure_dir, write_report
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="1 epoch on 512 samples (smoke test)")
@@ -108,3 +109,4 @@ for fig in (viz.plot_history(history, path=os.path.join(out, "history.png")),
                                       title="Keras MNIST CNN, test digits", path=os.path.join(out, "confusion.png"))):
     plt.close(fig)
 announce_figures(out)
+write_report(model, x_test, labels_test, out, history=history, title="Keras MNIST CNN, test digits")

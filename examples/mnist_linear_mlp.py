@@ -26,7 +26,8 @@ wall-clock on 2 shared cores):
     weakest classes: linear 8 (recall 0.84), 2 and 3 (0.85); MLP 5 (0.91), 3 and 9 (0.92).
 
 Figures (in ``figures/mnist_linear_mlp/``, or ``--out DIR``): linear_weights.png, confusion_linear.png,
-confusion_mlp.png, history_linear.png and history_mlp.png.
+confusion_mlp.png, history_linear.png and history_mlp.png; and report_linear.html / report_mlp.html, the
+interactive reports of ``minidl.viz.report`` (click a confusion-matrix cell to see its digits).
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ import numpy as np
 import minidl
 from minidl import layers, models, optimizers
 from minidl.metrics import classification_report, confusion_matrix, precision_recall_per_class
-from _common import add_out_argument, announce_figures, figure_dir
+from _common import add_out_argument, announce_figures, figure_dir, write_report
 
 NUM_CLASSES = 10
 
@@ -77,6 +78,7 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
     results: dict[str, float] = {}
     histories = {}
     preds = {}
+    trained = {}
 
     runs = (
         ("linear", build_linear(), optimizers.SGD(learning_rate=0.1), 2 if quick else 30, 32),
@@ -91,6 +93,7 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
         loss, acc = model.evaluate(x_test, y_test, verbose=0)
         results[f"{name}_test_loss"], results[f"{name}_test_acc"] = float(loss), float(acc)
         preds[name] = model.predict(x_test).argmax(axis=1)
+        trained[name] = model
         if name == "linear":
             linear = model
 
@@ -122,6 +125,9 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
     for fig in figs:
         plt.close(fig)
     announce_figures(out)
+    for name, model in trained.items():
+        write_report(model, x_test, y_test, out, f"report_{name}.html", history=histories[name],
+                     title=f"{name} on the embedded MNIST test digits")
 
     print()
     for key, value in results.items():

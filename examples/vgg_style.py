@@ -30,7 +30,8 @@ validation, seed 0, 2 cores heavily shared with other jobs):
     vgg_test_acc 0.9740   vgg_test_loss 0.0904   (218,490 parameters, 200,832 of them in the first Dense;
     val_accuracy 0.9825 after epoch 8; 73-158 s per epoch on the busy machine, 17.8 min in all)
 
-Figures (in ``figures/vgg_style/``, or ``--out DIR``): history.png, confusion.png and filters_block1.png.
+Figures (in ``figures/vgg_style/``, or ``--out DIR``): history.png, confusion.png and filters_block1.png,
+and report.html (``minidl.viz.report``: click a confusion-matrix cell to see its images).
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ import minidl
 from minidl import layers, models
 from minidl.datasets import cifar10, default_cache_dir
 from minidl.metrics import classification_report, confusion_matrix
-from _common import add_out_argument, announce_figures, figure_dir
+from _common import add_out_argument, announce_figures, figure_dir, write_report
 
 
 def build_vgg(input_shape: tuple[int, int, int], filters: list[int], dense: int, num_classes: int = 10,
@@ -127,6 +128,7 @@ def main(quick: bool = False, out: str | None = None, dataset: str = "mnist", fi
                                  path=os.path.join(out, "filters_block1.png"))):
         plt.close(fig)
     announce_figures(out)
+    write_report(model, x_test, y_test, out, history=hist, class_names=names, title=f"VGG-style, {dataset} test")
 
     for key, value in results.items():
         print(f"{key:24s} {value:.4f}")

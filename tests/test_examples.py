@@ -35,6 +35,7 @@ def test_mnist_keras_cnn_quick(tmp_path):
     acc = float(out.split("Test accuracy:")[1].split()[0])
     assert 0.0 <= acc <= 1.0
     assert_pngs(tmp_path, ["history.png", "confusion.png"])
+    assert '<table id="confusion">' in (tmp_path / "report.html").read_text(encoding="utf-8")
     assert f"figures written to {tmp_path}" in out
 
 

@@ -48,6 +48,13 @@ def assert_pngs(folder: Path, names: list[str]) -> None:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 2000, name
 
 
+def assert_reports(folder: Path, names: list[str]) -> None:
+    # The report's own tests check its contents; here: written, one self-contained page with its matrix.
+    for name in names:
+        text = (folder / name).read_text(encoding="utf-8")
+        assert '<table id="confusion">' in text and "https://" not in text and "<script src" not in text, name
+
+
 def assert_probability(metrics: dict[str, float], *keys: str) -> None:
     for key in keys:
         assert key in metrics, f"metric line {key!r} missing"
@@ -62,6 +69,7 @@ def test_mnist_linear_mlp_quick(tmp_path, monkeypatch, capsys):
     assert "Total params: 235146" in out
     assert_pngs(tmp_path, ["linear_weights.png", "confusion_linear.png", "confusion_mlp.png",
                            "history_linear.png", "history_mlp.png"])
+    assert_reports(tmp_path, ["report_linear.html", "report_mlp.html"])
 
 
 def test_mnist_cnn_filters_quick(tmp_path, monkeypatch, capsys):
@@ -71,6 +79,7 @@ def test_mnist_cnn_filters_quick(tmp_path, monkeypatch, capsys):
     assert_pngs(tmp_path, ["digit.png", "cnn_filters.png", "lenet_filters.png", "confusion_cnn.png",
                            "confusion_lenet.png", "cnn_feature_maps_conv1.png", "cnn_feature_maps_conv2.png",
                            "lenet_feature_maps_conv1.png", "lenet_feature_maps_conv2.png"])
+    assert_reports(tmp_path, ["report_cnn.html", "report_lenet.html"])
 
 
 def test_overfitting_dropout_quick(tmp_path, monkeypatch, capsys):
@@ -87,6 +96,7 @@ def test_vgg_style_quick(tmp_path, monkeypatch, capsys):
     assert_probability(m, "vgg_test_acc")
     assert m["vgg_params"] > 0 and "block2_conv2" in out  # the summary lists both blocks
     assert_pngs(tmp_path, ["history.png", "confusion.png", "filters_block1.png"])
+    assert_reports(tmp_path, ["report.html"])
 
 
 def test_vgg_style_cifar10_not_cached_exits_with_instructions(tmp_path, monkeypatch, capsys):
