@@ -131,3 +131,34 @@ def test_roc_auc_rank_formula():
     n, a = rng.integers(0, 5, 30).astype(float), rng.integers(2, 7, 20).astype(float)
     pairs = (a[None, :] > n[:, None]).mean() + 0.5 * (a[None, :] == n[:, None]).mean()
     assert np.isclose(auc(n, a), pairs)
+
+
+def test_tied_autoencoder_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("tied_autoencoder.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    # Parameter counts follow from the architectures: W counted once when tied.
+    assert m["tied_params"] == 784 * 128 + 128 + 784
+    assert m["untied_params"] == 2 * 784 * 128 + 128 + 784
+    assert m["tied_stack_params"] == 784 * 256 + 256 + 256 * 64 + 64 + 256 + 784
+    assert m["tied_stack_decoder_own_params"] == 256 + 784  # the DenseTranspose layers own only biases
+    for kind in ("tied", "untied", "tied_stack", "untied_stack"):
+        assert 0.0 < m[f"{kind}_test_mse"] < 1.0
+    assert_pngs(tmp_path, ["filters_tied.png", "filters_untied.png", "reconstructions.png"])
+
+
+def test_denoising_autoencoder_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("denoising_autoencoder.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert 0.05 < m["noisy_input_mse"] < 0.2  # N(0, 0.5^2) clipped to [0, 1] on mostly black digits
+    for kind in ("dense", "conv", "plain"):
+        assert 0.0 < m[f"{kind}_denoised_mse"] < 1.0
+    assert m["conv_params"] < m["dense_params"] / 10
+    assert_pngs(tmp_path, [f"denoise_grid_{k}.png" for k in ("conv", "dense", "plain")])
+
+
+def test_denoising_noise_is_clipped_gaussian():
+    ns = runpy.run_path(str(EXAMPLES / "denoising_autoencoder.py"), run_name="denoising_autoencoder")
+    x = np.full((200, 28, 28, 1), 0.5, np.float32)
+    noisy = ns["add_noise"](x, 0.1, np.random.default_rng(0))
+    assert noisy.dtype == np.float32 and noisy.shape == x.shape
+    assert 0.0 <= noisy.min() and noisy.max() <= 1.0
+    assert abs(float(np.std(noisy - x)) - 0.1) < 0.005  # 0.5 +- 0.1: clipping almost never acts
+    assert (ns["add_noise"](np.zeros_like(x), 1.0, np.random.default_rng(0)) == 0).mean() > 0.45  # half clipped
