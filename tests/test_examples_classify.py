@@ -114,3 +114,29 @@ def test_transfer_learning_quick(tmp_path, monkeypatch, capsys):
     assert m["frozen_conv_trainable_params"] < m["new_conv_trainable_params"] < m["scratch_trainable_params"]
     assert "frozen weights unchanged after fit" in out
     assert_pngs(tmp_path, ["compare_val_accuracy.png", "base_filters.png", "confusion_frozen_conv.png"])
+
+
+def test_mlp_hidden_units_quick(tmp_path, monkeypatch, capsys):
+    out, m = run_example("mlp_hidden_units.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert_probability(m, "plain_test_acc", "l2_test_acc")
+    assert "Total params: 50890" in out  # 784*64 + 64 + 64*10 + 10
+    assert m["l2_weight_rms"] < m["plain_weight_rms"]  # the penalty shrinks the same initial weights
+    assert_pngs(tmp_path, ["hidden_units_plain.png", "hidden_units_l2.png", "history_plain.png",
+                           "history_l2.png"])
+    assert_reports(tmp_path, ["report_plain.html"])
+
+
+def test_mlp_hidden_units_l2_penalty_enters_the_loss(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    ns = runpy.run_path(str(EXAMPLES / "mlp_hidden_units.py"), run_name="mlp_hidden_units")
+    import numpy as np
+
+    layer = ns["L2Dense"](3, l2=0.5)
+    layer(np.ones((2, 4), np.float32))
+    w = layer.kernel.numpy()
+    assert len(layer.losses) == 1 and np.isclose(float(layer.losses[0].numpy()), 0.5 * np.sum(w ** 2), rtol=1e-5)
+    rough = ns["roughness"]
+    assert rough(np.ones((784, 2))) == 0.0
+    assert 3.5 < rough(np.random.default_rng(0).normal(size=(784, 20))) < 4.5  # independent noise: about 4
+    with pytest.raises(ValueError, match="l2 must be >= 0"):
+        ns["L2Dense"](3, l2=-1.0)

@@ -99,7 +99,8 @@ def test_png_bytes_decodes_to_the_pixels():
     data = png_bytes(img)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     # Decode by hand: IHDR then IDAT (filter byte 0 per row) -> the same pixels.
-    assert data[12:16] == b"IHDR" and int.from_bytes(data[16:20], "big") == 4 and int.from_bytes(data[20:24], "big") == 3
+    assert data[12:16] == b"IHDR"
+    assert int.from_bytes(data[16:20], "big") == 4 and int.from_bytes(data[20:24], "big") == 3
     idat_len = int.from_bytes(data[33:37], "big")
     assert data[37:41] == b"IDAT"
     raw = np.frombuffer(zlib.decompress(data[41:41 + idat_len]), np.uint8).reshape(3, 5)
