@@ -11,7 +11,10 @@ import argparse
 import os
 from pathlib import Path
 
-__all__ = ["FIGURES_ROOT", "add_out_argument", "figure_dir", "announce_figures", "write_report"]
+import numpy as np
+
+__all__ = ["FIGURES_ROOT", "add_out_argument", "figure_dir", "announce_figures", "write_report",
+           "synthetic_shapes", "SYNTHETIC_CLASSES"]
 
 #: The default root of the figure folders, relative to the current directory.
 FIGURES_ROOT = "figures"
@@ -53,3 +56,40 @@ def write_report(model, x, y, folder: str, name: str = "report.html", **kwargs) 
     path = minidl.viz.report(model, x, y, path=os.path.join(folder, name), **kwargs)
     print(f"interactive report: {path} (open it in a browser; click a confusion-matrix cell to see its images)")
     return path
+
+
+#: The classes of :func:`synthetic_shapes` (shape, in a colour family).
+SYNTHETIC_CLASSES = ("red disc", "green disc", "blue disc", "red square", "green square", "blue square",
+                     "red bar", "green bar", "blue bar", "grey ring")
+
+
+def synthetic_shapes(n: int, seed: int = 0, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """A small SYNTHETIC colour data set, for smoke runs where CIFAR-10 / GTSRB are not cached (never for
+    recorded numbers): one shape per image on a random dark background, 10 classes (SYNTHETIC_CLASSES).
+
+    Returns:
+        uint8 images (n, size, size, 3) and int64 labels (n,).
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    images = np.empty((n, size, size, 3), np.uint8)
+    labels = rng.integers(0, len(SYNTHETIC_CLASSES), n)
+    for i, label in enumerate(labels):
+        img = rng.integers(0, 80, 3)[None, None, :] + rng.integers(0, 30, (size, size, 3))
+        cy, cx = rng.uniform(size * 0.3, size * 0.7, 2)
+        r = rng.uniform(size * 0.15, size * 0.3)
+        kind, family = divmod(int(label), 3)
+        if kind == 0:
+            mask = (yy - cy) ** 2 + (xx - cx) ** 2 <= r ** 2
+        elif kind == 1:
+            mask = (abs(yy - cy) <= r) & (abs(xx - cx) <= r)
+        elif kind == 2:
+            mask = (abs(yy - cy) <= r / 3) & (abs(xx - cx) <= r * 1.4)
+        else:
+            d = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
+            mask = (d <= r) & (d >= r * 0.6)
+        colour = np.full(3, 60) + rng.integers(0, 40, 3)
+        colour[family if kind < 3 else slice(None)] = 200 + rng.integers(0, 55)
+        img = np.where(mask[..., None], colour[None, None, :], img)
+        images[i] = np.clip(img, 0, 255)
+    return images, labels.astype(np.int64)

@@ -162,3 +162,51 @@ def test_denoising_noise_is_clipped_gaussian():
     assert 0.0 <= noisy.min() and noisy.max() <= 1.0
     assert abs(float(np.std(noisy - x)) - 0.1) < 0.005  # 0.5 +- 0.1: clipping almost never acts
     assert (ns["add_noise"](np.zeros_like(x), 1.0, np.random.default_rng(0)) == 0).mean() > 0.45  # half clipped
+
+
+def test_colour_autoencoder_quick_is_labelled_synthetic_without_a_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(tmp_path / "empty"))  # nothing cached: nothing may download
+    monkeypatch.setattr(sys, "argv", ["colour_autoencoder.py", "--quick", "--out", str(tmp_path)])
+    runpy.run_path(str(EXAMPLES / "colour_autoencoder.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "data: SYNTHETIC coloured shapes" in out and "they mean nothing" in out
+    values = dict(line.split() for line in out.splitlines() if line.startswith(("code_floats", "test_mse")))
+    assert float(values["code_floats"]) == 8 * 8 * 16 and 0.0 < float(values["test_mse"]) < 1.0
+    assert_pngs(tmp_path, ["reconstructions.png", "code_channels.png"])
+
+
+def test_colour_autoencoder_full_run_without_a_cache_says_where_to_put_the_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["colour_autoencoder.py"])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_path(str(EXAMPLES / "colour_autoencoder.py"), run_name="__main__")
+    msg = str(exc.value.code)
+    assert "Neither GTSRB nor CIFAR-10 is cached" in msg and str(tmp_path) in msg and "GTSRB-Training_fixed.zip" in msg
+
+
+def test_colour_autoencoder_runs_on_a_cached_gtsrb(tmp_path, monkeypatch, capsys):
+    # A fake GTSRB placed in the cache by hand (as on an offline machine): the lesson uses it, downloads nothing.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        from test_gtsrb import fake_archives
+    finally:
+        sys.path.pop(0)
+    import hashlib
+
+    from minidl.datasets import gtsrb
+
+    cache = tmp_path / "cache"
+    (cache / "gtsrb").mkdir(parents=True)
+    table = {}
+    for key, body in zip(("train", "test", "test_gt"), fake_archives(np.random.default_rng(0))[:3]):
+        name = gtsrb.FILES[key][0][0].rsplit("/", 1)[-1]
+        (cache / "gtsrb" / name).write_bytes(body)
+        table[key] = ([f"http://127.0.0.1:9/{name}"], hashlib.md5(body).hexdigest())  # port 9: nothing there
+    monkeypatch.setattr(gtsrb, "FILES", table)
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(cache))
+    monkeypatch.setattr(sys, "argv", ["colour_autoencoder.py", "--quick", "--out", str(tmp_path / "figs")])
+    runpy.run_path(str(EXAMPLES / "colour_autoencoder.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "data: GTSRB traffic signs (32x32, cropped to the sign); 4 training, 3 test images" in out
+    assert "mean nothing" not in out
+    assert_pngs(tmp_path / "figs", ["reconstructions.png", "code_channels.png"])

@@ -140,3 +140,13 @@ def test_mlp_hidden_units_l2_penalty_enters_the_loss(monkeypatch):
     assert 3.5 < rough(np.random.default_rng(0).normal(size=(784, 20))) < 4.5  # independent noise: about 4
     with pytest.raises(ValueError, match="l2 must be >= 0"):
         ns["L2Dense"](3, l2=-1.0)
+
+
+def test_transfer_clustering_quick(tmp_path, monkeypatch, capsys):
+    out, m = run_example("transfer_clustering.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    for name in ("pixels", "pixels_pca", "ae_codes", "cnn_features", "cnn_conv_pca"):
+        # 5 clusters vs 5 classes: the best matching covers at least 1/5 of the samples.
+        assert 0.2 - 1e-4 <= m[f"{name}_acc"] <= 1.0 and 0.0 <= m[f"{name}_nmi"] <= 1.0, name
+    assert m["pixels_acc"] > 0.35  # raw-pixel KMeans needs no training: far above chance on 300 digits
+    assert "source: 300 labelled digits 0-4; target: 300 unlabelled digits 5-9" in out
+    assert_pngs(tmp_path, ["features_pixels.png", "features_ae.png", "features_cnn.png", "features_cnn_conv.png"])
