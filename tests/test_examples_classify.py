@@ -150,3 +150,52 @@ def test_transfer_clustering_quick(tmp_path, monkeypatch, capsys):
     assert m["pixels_acc"] > 0.35  # raw-pixel KMeans needs no training: far above chance on 300 digits
     assert "source: 300 labelled digits 0-4; target: 300 unlabelled digits 5-9" in out
     assert_pngs(tmp_path, ["features_pixels.png", "features_ae.png", "features_cnn.png", "features_cnn_conv.png"])
+
+
+def test_cifar10_classifiers_quick_is_labelled_synthetic_without_the_archive(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(tmp_path / "empty"))  # nothing cached: nothing may download
+    out, m = run_example("cifar10_classifiers.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert "data: SYNTHETIC coloured shapes" in out and "they mean nothing" in out and m["synthetic_data"] == 1
+    assert m["linear_params"] == 3072 * 10 + 10 and m["hidden_params"] == 3072 * 64 + 64 + 64 * 10 + 10
+    assert_probability(m, "linear_test_acc", "hidden_test_acc", "cnn_test_acc")
+    assert_pngs(tmp_path, [f"confusion_{k}.png" for k in ("linear", "hidden", "cnn")]
+                + ["weights_linear.png", "hidden_units.png", "cnn_filters.png"])
+    assert_reports(tmp_path, [f"report_{k}.html" for k in ("linear", "hidden", "cnn")])
+
+
+def test_cifar10_classifiers_full_run_without_the_archive_says_where_to_put_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as exc:
+        run_example("cifar10_classifiers.py", [], monkeypatch, capsys)
+    assert "CIFAR-10 is not cached" in str(exc.value.code) and str(tmp_path) in str(exc.value.code)
+
+
+def test_cifar10_classifiers_uses_a_cached_archive(tmp_path, monkeypatch, capsys):
+    # A tiny fake cifar-10-python.tar.gz placed in the cache by hand: the real CIFAR-10 path runs, offline.
+    import hashlib
+    import io
+    import pickle
+    import tarfile
+
+    import numpy as np
+
+    from minidl.datasets import cifar10
+
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
+            n = 12
+            data = pickle.dumps({b"labels": [int(v) for v in rng.integers(0, 10, n)],
+                                 b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8)}, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (tmp_path / cifar10.FNAME).write_bytes(buf.getvalue())
+    monkeypatch.setattr(cifar10, "FILE_HASH", hashlib.sha256(buf.getvalue()).hexdigest())
+    monkeypatch.setattr(cifar10, "ORIGINS", ["http://127.0.0.1:9/cifar-10-python.tar.gz"])  # never reached
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(tmp_path))
+    out, m = run_example("cifar10_classifiers.py", ["--quick", "--out", str(tmp_path / "figs")], monkeypatch, capsys)
+    assert "data: CIFAR-10; 60 training, 12 test images" in out and m["synthetic_data"] == 0
+    assert "mean nothing" not in out and "airplane" in out
+    assert_pngs(tmp_path / "figs", ["confusion_cnn.png", "weights_linear.png"])
