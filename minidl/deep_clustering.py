@@ -41,7 +41,7 @@ from .autograd import Tensor, no_grad
 from .cluster import KMeans
 from .layers.base import Layer
 
-__all__ = ["ClusteringLayer", "soft_assignments", "target_distribution", "DEC", "IDEC"]
+__all__ = ["ClusteringLayer", "soft_assignments", "target_distribution", "dec_autoencoder", "DEC", "IDEC"]
 
 
 class ClusteringLayer(Layer):
@@ -97,7 +97,7 @@ def target_distribution(q: Any) -> np.ndarray:
     return weight / np.maximum(weight.sum(axis=1, keepdims=True), 1e-12)
 
 
-def _default_autoencoder(input_dim: int, dims: Sequence[int]) -> models.Sequential:
+def dec_autoencoder(input_dim: int, dims: Sequence[int]) -> models.Sequential:
     """DEC's autoencoder: ReLU hidden layers, a linear code (the last of ``dims``), sigmoid output."""
     stack: list[Any] = [layers.Input((input_dim,))]
     stack += [layers.Dense(w, activation="relu") for w in dims[:-1]]
@@ -187,7 +187,7 @@ class DEC:
             set_random_seed(int(self.random_state))
         rng = np.random.default_rng(self.random_state)
         if self.autoencoder is None:
-            ae = _default_autoencoder(x.shape[1], self.dims)
+            ae = dec_autoencoder(x.shape[1], self.dims)
             ae.compile(optimizer=optimizers.Adam(learning_rate=1e-3), loss="binary_crossentropy")
             ae.fit(x, x, batch_size=256, epochs=self.pretrain_epochs, verbose=0)
         else:

@@ -210,3 +210,13 @@ def test_colour_autoencoder_runs_on_a_cached_gtsrb(tmp_path, monkeypatch, capsys
     assert "data: GTSRB traffic signs (32x32, cropped to the sign); 4 training, 3 test images" in out
     assert "mean nothing" not in out
     assert_pngs(tmp_path / "figs", ["reconstructions.png", "code_channels.png"])
+
+
+def test_dec_clustering_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("dec_clustering.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    for key in ("pixels", "pca10", "ae", "dec", "idec"):
+        # 10 clusters, 10 classes: the best matching covers at least 1/10 of the digits.
+        assert 0.1 - 1e-4 <= m[f"{key}_acc"] <= 1.0 and 0.0 <= m[f"{key}_nmi"] <= 1.0, key
+    assert m["pixels_acc"] > 0.3  # raw-pixel KMeans needs no training
+    assert m["seeds"] == 1
+    assert_pngs(tmp_path, ["codes_ae.png", "codes_dec.png", "codes_idec.png", "dec_history.png"])

@@ -199,3 +199,15 @@ def test_cifar10_classifiers_uses_a_cached_archive(tmp_path, monkeypatch, capsys
     assert "data: CIFAR-10; 60 training, 12 test images" in out and m["synthetic_data"] == 0
     assert "mean nothing" not in out and "airplane" in out
     assert_pngs(tmp_path / "figs", ["confusion_cnn.png", "weights_linear.png"])
+
+
+def test_architectures_quick(tmp_path, monkeypatch, capsys):
+    out, m = run_example("architectures.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert m["lenet5_params"] == 61706  # Keras's count for this LeNet-5
+    # LeNet-5's multiply-adds by hand: conv1 28*28*5*5*1*6, conv2 10*10*5*5*6*16, dense 400*120 + 120*84 + 84*10.
+    assert m["lenet5_macs"] == 28 * 28 * 25 * 6 + 10 * 10 * 25 * 6 * 16 + 400 * 120 + 120 * 84 + 84 * 10
+    assert m["alexnet_style_macs"] > m["vgg16_style_macs"] > m["lenet5_macs"]
+    assert_probability(m, "lenet5_test_acc", "alexnet_style_test_acc", "vgg16_style_test_acc")
+    assert "block5_conv3" in out  # 13 conv layers, as in VGG-16
+    assert_pngs(tmp_path, ["compare.png", "history_lenet5.png", "history_alexnet_style.png",
+                           "history_vgg16_style.png"])
