@@ -211,3 +211,27 @@ def test_architectures_quick(tmp_path, monkeypatch, capsys):
     assert "block5_conv3" in out  # 13 conv layers, as in VGG-16
     assert_pngs(tmp_path, ["compare.png", "history_lenet5.png", "history_alexnet_style.png",
                            "history_vgg16_style.png"])
+
+
+def test_plain_vs_residual_quick(tmp_path, monkeypatch, capsys):
+    out, m = run_example("plain_vs_residual.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert m["num_blocks"] == 2 and m["deep_conv_layers"] == 5
+    # The shortcut adds no parameters; each extra block adds two 3x3x16x16 convolutions with biases.
+    assert m["deep_plain_params"] == m["deep_residual_params"] == m["shallow_plain_params"] + 2 * (9 * 16 * 16 + 16)
+    assert_probability(m, "shallow_plain_test_acc", "deep_plain_test_acc", "deep_residual_test_acc")
+    assert_pngs(tmp_path, ["training_loss.png", "training_accuracy.png"])
+
+
+def test_residual_block_adds_the_identity(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    ns = runpy.run_path(str(EXAMPLES / "plain_vs_residual.py"), run_name="plain_vs_residual")
+    import numpy as np
+
+    x = np.random.default_rng(0).random((2, 5, 5, 16)).astype("float32")
+    block, plain = ns["ResidualBlock"](16, shortcut=True), ns["ResidualBlock"](16, shortcut=False)
+    y_res = block(x).numpy()
+    plain(x)
+    plain.set_weights(block.get_weights())  # the same convolutions
+    f = plain.conv2(plain.conv1(x)).numpy()
+    np.testing.assert_allclose(y_res, np.maximum(x + f, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(plain(x).numpy(), np.maximum(f, 0), rtol=1e-5, atol=1e-6)
