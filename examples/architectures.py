@@ -1,4 +1,4 @@
-"""Classic CNN architectures scaled to 28x28 digits: LeNet-5, an AlexNet-style and a VGG-16-style net, with a
+"""Classic CNN architectures scaled to 28x28 digits: LeNet-5, AlexNet-, VGG-16- and ResNet-style nets, with a
 table of parameters, multiply-adds, training time and accuracy.
 
     python examples/architectures.py            # full run (timing below)
@@ -17,23 +17,27 @@ Depth costs compute more than parameters: the multiply-adds column (counted per 
 shapes: Conv2D ``H_out·W_out·kh·kw·C_in·C_out``, Dense ``in·out``) grows much faster than the parameter
 column, and training time follows it.
 
-A ResNet-style net (identity shortcuts) is the subject of ``plain_vs_residual.py``; it is not in this table.
+* **ResNet-style** (2015): residual blocks ``relu(x + conv(relu(conv(x))))`` (``ResidualBlock`` from
+  ``plain_vs_residual.py``, which shows why the shortcuts matter), two stages of two blocks, 10 conv layers.
 
 Figures (in ``figures/architectures/``, or ``--out DIR``): compare.png (parameters, multiply-adds, time per
 epoch and test accuracy per model) and history_<model>.png.
 
 Recorded (full run: 4,000 train / 1,000 test embedded digits, 5 epochs each, Adam 1e-3, batch 64, seed 0,
-``nice -n 10 python examples/architectures.py``, 50 s wall-clock on 2 shared cores):
+``nice -n 10 python examples/architectures.py``, 45 s wall-clock on 2 shared cores; an earlier run of the three
+first rows alone took 50 s with 1.0 / 5.4 / 2.7 s per epoch, the same accuracies):
 
     model            params   multiply-adds   s/epoch   test acc
-    LeNet-5          61,706         416,520      1.0     0.953
-    AlexNet-style   428,682      13,537,280      5.4     0.959
-    VGG-16-style    256,546       3,280,256      2.7     0.750
+    LeNet-5          61,706         416,520      0.8     0.953
+    AlexNet-style   428,682      13,537,280      4.4     0.959
+    VGG-16-style    256,546       3,280,256      1.6     0.750
+    ResNet-style     49,866       3,828,800      1.7     0.848
 
 AlexNet-style needs 32x LeNet's multiply-adds for +0.6 % here. The VGG-16-style net, 16 weight layers deep
 without batch normalization, is still far behind after 5 epochs (its training accuracy climbs slowly; see
 history_vgg16_style.png): depth alone makes a network harder to train, the problem ``plain_vs_residual.py``
-shows and residual shortcuts solve.
+shows and residual shortcuts address. The small ResNet-style net (its residual branches start at zero, so it
+starts as a 3-conv net) trains better than the VGG-style one but is not ahead of LeNet-5 after 5 epochs.
 """
 from __future__ import annotations
 
@@ -46,6 +50,7 @@ import numpy as np
 import minidl
 from minidl import layers, models, optimizers
 from _common import add_out_argument, announce_figures, figure_dir
+from plain_vs_residual import ResidualBlock
 
 
 def lenet5() -> models.Sequential:
@@ -83,23 +88,40 @@ def vgg16_style(width: int = 8) -> models.Sequential:
     return models.Sequential(stack, name="vgg16_style")
 
 
+def resnet_style() -> models.Sequential:
+    """Two stages of two residual blocks (16 then 32 filters), a 1x1 conv between them to widen the channels."""
+    return models.Sequential([
+        layers.Input((28, 28, 1)),
+        layers.Conv2D(16, 3, padding="same", activation="relu", kernel_initializer="he_normal"),
+        layers.MaxPooling2D(2),                                                                   # 14x14x16
+        ResidualBlock(16), ResidualBlock(16),
+        layers.Conv2D(32, 1, activation="relu", kernel_initializer="he_normal"), layers.MaxPooling2D(2),  # 7x7x32
+        ResidualBlock(32), ResidualBlock(32),
+        layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax"),
+    ], name="resnet_style")
+
+
 def multiply_adds(model: models.Sequential) -> int:
     """Multiply-adds of one forward pass of one image, from the Conv2D and Dense layers' shapes."""
     total = 0
     for layer in model.layers:
-        kernel = getattr(layer, "kernel", None)
-        if kernel is None:
-            continue
-        out = layer.output_shape
-        if len(kernel.shape) == 4:  # (kh, kw, in, out) over an H_out x W_out output
-            kh, kw, cin, cout = kernel.shape
-            total += out[1] * out[2] * kh * kw * cin * cout
+        if isinstance(layer, ResidualBlock):  # its two convolutions keep the block's output shape
+            subs = [(sub, layer.output_shape) for sub in (layer.conv1, layer.conv2)]
         else:
-            total += int(np.prod(kernel.shape))
+            subs = [(layer, layer.output_shape)]
+        for sub, out in subs:
+            kernel = getattr(sub, "kernel", None)
+            if kernel is None:
+                continue
+            if len(kernel.shape) == 4:  # (kh, kw, in, out) over an H_out x W_out output
+                kh, kw, cin, cout = kernel.shape
+                total += out[1] * out[2] * kh * kw * cin * cout
+            else:
+                total += int(np.prod(kernel.shape))
     return int(total)
 
 
-BUILDERS = {"lenet5": lenet5, "alexnet_style": alexnet_style, "vgg16_style": vgg16_style}
+BUILDERS = {"lenet5": lenet5, "alexnet_style": alexnet_style, "vgg16_style": vgg16_style, "resnet_style": resnet_style}
 
 
 def main(quick: bool = False, out: str | None = None, epochs: int | None = None, seed: int = 0) -> dict[str, float]:
@@ -137,7 +159,7 @@ def main(quick: bool = False, out: str | None = None, epochs: int | None = None,
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
     for ax, (key, label) in zip(axes, [("params", "parameters"), ("macs", "multiply-adds per image"),
                                        ("seconds_per_epoch", "seconds per epoch"), ("test_acc", "test accuracy")]):
-        ax.bar(list(BUILDERS), [results[f"{n}_{key}"] for n in BUILDERS], color=["C0", "C1", "C2"])
+        ax.bar(list(BUILDERS), [results[f"{n}_{key}"] for n in BUILDERS], color=["C0", "C1", "C2", "C3"])
         ax.set_title(label)
         ax.tick_params(axis="x", labelrotation=20)
     fig.tight_layout()

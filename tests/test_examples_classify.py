@@ -207,10 +207,13 @@ def test_architectures_quick(tmp_path, monkeypatch, capsys):
     # LeNet-5's multiply-adds by hand: conv1 28*28*5*5*1*6, conv2 10*10*5*5*6*16, dense 400*120 + 120*84 + 84*10.
     assert m["lenet5_macs"] == 28 * 28 * 25 * 6 + 10 * 10 * 25 * 6 * 16 + 400 * 120 + 120 * 84 + 84 * 10
     assert m["alexnet_style_macs"] > m["vgg16_style_macs"] > m["lenet5_macs"]
-    assert_probability(m, "lenet5_test_acc", "alexnet_style_test_acc", "vgg16_style_test_acc")
+    # ResNet-style: stem, 4 blocks of two 3x3 convs at 14x14x16 / 7x7x32, a 1x1 widening conv, the classifier.
+    assert m["resnet_style_macs"] == (28 * 28 * 9 * 16 + 4 * 14 * 14 * 9 * 16 * 16 + 14 * 14 * 16 * 32
+                                      + 4 * 7 * 7 * 9 * 32 * 32 + 3 * 3 * 32 * 10)
+    assert_probability(m, "lenet5_test_acc", "alexnet_style_test_acc", "vgg16_style_test_acc", "resnet_style_test_acc")
     assert "block5_conv3" in out  # 13 conv layers, as in VGG-16
     assert_pngs(tmp_path, ["compare.png", "history_lenet5.png", "history_alexnet_style.png",
-                           "history_vgg16_style.png"])
+                           "history_vgg16_style.png", "history_resnet_style.png"])
 
 
 def test_plain_vs_residual_quick(tmp_path, monkeypatch, capsys):
