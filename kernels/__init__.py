@@ -11,9 +11,9 @@ One folder per operation, each read in the same order::
     kernels/<op>/cuda.py       numba.cuda kernels plus launch wrappers, on device arrays
 
 Operations: ``conv2d``, ``pool2d``, ``activations``, ``softmax`` (with the cross-entropy and BCE losses),
-``dense`` (with dropout), ``tied_ae``, ``optimizers``, and ``array`` (the generic device primitives). The
-CPU runtime they share (thread pool, one-thread-per-call BLAS, work buffers) is :mod:`.runtime`,
-:mod:`.blas` and :mod:`.common`; the CUDA one :mod:`.cuda_runtime`. :mod:`.registry` lists every
+``dense`` (with dropout), ``tied_ae``, ``optimizers``, ``batchnorm``, and ``array`` (the generic device
+primitives). The CPU runtime they share (thread pool, one-thread-per-call BLAS, work buffers) is
+:mod:`.runtime`, :mod:`.blas` and :mod:`.common`; the CUDA one :mod:`.cuda_runtime`. :mod:`.registry` lists every
 implementation of every operation; ``cpu``, ``cuda`` and ``reference`` gather the implementations of one
 kind into one namespace (``from minidl.kernels import cpu``).
 

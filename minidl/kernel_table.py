@@ -65,6 +65,9 @@ def _make_cuda() -> types.SimpleNamespace:
     ns = types.SimpleNamespace(name="cuda", empty=cuda.empty, zeros=cuda.zeros)
     for fn in cuda.__all__:
         setattr(ns, fn, getattr(cuda, fn))
+    bn = registry.load("batchnorm", "cuda")  # batch norm (#14), from its own folder kernels/batchnorm/
+    for fn in registry.functions("batchnorm"):
+        setattr(ns, fn, getattr(bn, fn))
     return ns
 
 
@@ -89,9 +92,9 @@ def get(device: str) -> types.SimpleNamespace:
 
 
 def is_device_array(array: Any) -> bool:
-    """Whether ``array`` lives on an accelerator (anything that is not a NumPy array or scalar): the one
-    definition minidl uses to tell device arrays from host ones."""
-    return not isinstance(array, (np.ndarray, np.generic, int, float, bool))
+    """Whether ``array`` lives on an accelerator (a numba device array, real GPU or simulator): the one
+    definition minidl uses to tell device arrays from host data (NumPy arrays, scalars, lists)."""
+    return hasattr(array, "copy_to_host") and not isinstance(array, np.ndarray)
 
 
 def of(array: Any) -> types.SimpleNamespace:

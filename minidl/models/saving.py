@@ -12,6 +12,7 @@ import numpy as np
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from ..symbolic import KerasTensor
 
 __all__ = ["save_model", "load_model"]
 
@@ -31,13 +32,61 @@ def _to_json(obj: Any) -> Any:
     return obj
 
 
+def encode_args(struct: Any, ref: Any) -> Any:
+    """A JSON-able copy of a node's arguments: KerasTensors become ``ref(t)`` (``{'__keras_tensor__':
+    [layer, node, index]}``), tuples, slices and Ellipsis get tagged dicts, NumPy values become lists."""
+    if isinstance(struct, KerasTensor):
+        return ref(struct)
+    if isinstance(struct, dict):
+        return {str(k): encode_args(v, ref) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [encode_args(v, ref) for v in struct]
+    if isinstance(struct, tuple):
+        return {"__tuple__": [encode_args(v, ref) for v in struct]}
+    if isinstance(struct, slice):
+        return {"__slice__": [encode_args(v, ref) for v in (struct.start, struct.stop, struct.step)]}
+    if struct is Ellipsis:
+        return {"__ellipsis__": True}
+    if isinstance(struct, np.ndarray):
+        return {"__array__": struct.tolist(), "dtype": struct.dtype.name}
+    if isinstance(struct, np.generic):
+        return struct.item()
+    if struct is None or isinstance(struct, (bool, int, float, str)):
+        return struct
+    raise ValueError(f"cannot save a node argument of type {type(struct).__name__}: {struct!r}")
+
+
+def decode_args(struct: Any, resolve: Any) -> Any:
+    """The inverse of :func:`encode_args`; ``resolve([layer, node, index])`` gives the KerasTensor."""
+    if isinstance(struct, dict):
+        if "__keras_tensor__" in struct:
+            return resolve(struct["__keras_tensor__"])
+        if "__tuple__" in struct:
+            return tuple(decode_args(v, resolve) for v in struct["__tuple__"])
+        if "__slice__" in struct:
+            return slice(*(decode_args(v, resolve) for v in struct["__slice__"]))
+        if "__ellipsis__" in struct:
+            return Ellipsis
+        if "__array__" in struct:
+            return np.array(struct["__array__"], dtype=struct.get("dtype"))
+        return {k: decode_args(v, resolve) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [decode_args(v, resolve) for v in struct]
+    return struct
+
+
 def save_model(model: Any, filepath: Any) -> None:
     """Saves ``model`` (built) to one ``.npz`` file at exactly ``filepath``: its class and config, its
     weights in :attr:`~minidl.layers.Layer.weights` order, and, when compiled, the optimizer (config and
     state), the loss and the metric names. See :meth:`minidl.models.Sequential.save`."""
     path = os.fspath(filepath)
-    header: dict[str, Any] = {"format": _FORMAT, "version": _FORMAT_VERSION, "class_name": type(model).__name__,
-                              "config": model.get_config(), "build_input_shape": list(model.input_shape[1:])}
+    if not model.built:
+        raise ValueError(f"save: model {model.name!r} is not built yet (no weights); build or fit it first")
+    class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
+    header: dict[str, Any] = {"format": _FORMAT, "version": _FORMAT_VERSION, "class_name": class_name,
+                              "config": model.get_config()}
+    if class_name == "Sequential":
+        header["build_input_shape"] = list(model.input_shape[1:])
     arrays: dict[str, np.ndarray] = {}
     weights = model.get_weights()
     for i, w in enumerate(weights):
@@ -47,8 +96,13 @@ def save_model(model: Any, filepath: Any) -> None:
         state = model.optimizer.get_state(model.trainable_weights)
         for i, s in enumerate(state):
             arrays[f"optimizer_{i:04d}"] = s
-        header["compile"] = {"optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
-                             "metrics": [m.name for m in model.metrics], "n_state": len(state)}
+        multi = len(model._output_losses) > 1
+        header["compile"] = {"optimizer": model.optimizer.get_config(),
+                             "loss": [None if l is None else l.get_config() for l in model._output_losses]
+                             if multi else model.loss.get_config(),
+                             "metrics": [[m.name for m in ms] for ms in model._output_metrics]
+                             if multi else [m.name for m in model.metrics],
+                             "loss_weights": list(model._loss_weights), "n_state": len(state)}
     arrays[_HEADER_KEY] = np.array(json.dumps(_to_json(header)))
     # Write next to the target and rename, so an interrupted save never leaves a half-written model.
     tmp = f"{path}.tmp{os.getpid()}"
@@ -63,7 +117,7 @@ def save_model(model: Any, filepath: Any) -> None:
 
 # ---------------------------------------------------------------------------------------------------- loading
 def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, compile: bool = True) -> Any:
-    """Loads a model written by :meth:`Sequential.save`: same predictions bit for bit, and (with
+    """Loads a model written by :meth:`Sequential.save` or :meth:`Model.save`: same predictions bit for bit, and (with
     ``compile=True``) the same optimizer, loss, metrics and optimizer state.
 
     Args:
@@ -95,27 +149,44 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
         if str(e).startswith(not_ours):
             raise
         raise ValueError(f"{not_ours} ({e})") from None
-    if header.get("class_name") != "Sequential":
-        raise ValueError(f"{not_ours} (unknown model class {header.get('class_name')!r})")
-    from .sequential import Sequential
+    class_name = header.get("class_name")
+    if class_name not in ("Sequential", "Functional", "Model"):
+        raise ValueError(f"{not_ours} (unknown model class {class_name!r})")
+    if class_name == "Sequential":
+        from .sequential import Sequential
 
-    model = Sequential.from_config(header["config"], custom_objects)
-    if not model.built:
-        model.build((None, *header["build_input_shape"]))
+        model = Sequential.from_config(header["config"], custom_objects)
+        if not model.built:
+            model.build((None, *header["build_input_shape"]))
+    else:
+        from .functional import Model
+
+        model = Model.from_config(header["config"], custom_objects)
     model.set_weights(weights)
     if compile and comp:
+        multi = isinstance(comp["loss"], list)
         try:
-            loss = losses_module.get(comp["loss"])
+            loss = [None if l is None else losses_module.get(l) for l in comp["loss"]] if multi \
+                else losses_module.get(comp["loss"])
         except ValueError:
             warnings.warn(f"load_model: cannot rebuild the loss {comp['loss']!r}; the model is loaded uncompiled "
                           "(call compile again)", stacklevel=2)
             return model
-        metrics = []
-        for name in comp["metrics"]:
-            try:
-                metrics.append(metrics_module.get(name, loss))
-            except ValueError:
-                warnings.warn(f"load_model: cannot rebuild the metric {name!r}; it is left out", stacklevel=2)
-        model.compile(optimizers_module.deserialize(comp["optimizer"]), loss, metrics)
+
+        def rebuild(names: list[str], loss_obj: Any) -> list:
+            out = []
+            for name in names:
+                try:
+                    out.append(metrics_module.get(name, loss_obj or losses_module.get("mse")))
+                except ValueError:
+                    warnings.warn(f"load_model: cannot rebuild the metric {name!r}; it is left out", stacklevel=2)
+            return out
+
+        if multi:
+            metrics = [rebuild(ms, l) for ms, l in zip(comp["metrics"], loss)]
+        else:
+            metrics = rebuild(comp["metrics"], loss)
+        model.compile(optimizers_module.deserialize(comp["optimizer"]), loss, metrics,
+                      loss_weights=comp.get("loss_weights") if multi else None)
         model.optimizer.set_state(model.trainable_weights, state)
     return model

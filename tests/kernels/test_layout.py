@@ -71,3 +71,15 @@ def test_kernel_table_serves_the_contract_in_every_mode(mode):
             for fn in registry.functions(op):
                 assert getattr(ns, fn) is getattr(registry.load(op, impl), fn)
     assert kernels.mode() == "fast"
+
+
+def test_release_scratch_frees_the_calling_threads_buffers():
+    import numpy as np
+
+    from minidl.kernels import cpu, runtime
+
+    x, w = np.ones((2, 9, 9, 3), np.float32), np.ones((3, 3, 3, 4), np.float32)
+    cpu.conv2d_forward(x, w, np.zeros(4, np.float32), np.empty((2, 7, 7, 4), np.float32), 1, 1, 0, 0)
+    assert getattr(runtime._tls, "bufs", {})  # the im2col path borrowed a scratch buffer
+    cpu.release_scratch()
+    assert runtime._tls.bufs == {}
