@@ -24,20 +24,20 @@ Figures (in ``figures/architectures/``, or ``--out DIR``): compare.png (paramete
 epoch and test accuracy per model) and history_<model>.png.
 
 Recorded (full run: 4,000 train / 1,000 test embedded digits, 5 epochs each, Adam 1e-3, batch 64, seed 0,
-``nice -n 10 python examples/architectures.py``, 45 s wall-clock on 2 shared cores; an earlier run of the three
-first rows alone took 50 s with 1.0 / 5.4 / 2.7 s per epoch, the same accuracies):
+``nice -n 10 python examples/architectures.py``, 33 s wall-clock on 2 shared cores; s/epoch moved by up to 2x
+between three runs of the same code: LeNet-5 0.4-1.0, AlexNet-style 2.9-5.4, VGG-16-style 1.2-2.7):
 
     model            params   multiply-adds   s/epoch   test acc
-    LeNet-5          61,706         416,520      0.8     0.953
-    AlexNet-style   428,682      13,537,280      4.4     0.959
-    VGG-16-style    256,546       3,280,256      1.6     0.750
-    ResNet-style     49,866       3,828,800      1.7     0.848
+    LeNet-5          61,706         416,520      0.4     0.953
+    AlexNet-style   428,682      13,537,280      2.9     0.959
+    VGG-16-style    256,546       3,280,256      1.2     0.750
+    ResNet-style     49,866       3,828,800      1.7     0.960
 
 AlexNet-style needs 32x LeNet's multiply-adds for +0.6 % here. The VGG-16-style net, 16 weight layers deep
 without batch normalization, is still far behind after 5 epochs (its training accuracy climbs slowly; see
 history_vgg16_style.png): depth alone makes a network harder to train, the problem ``plain_vs_residual.py``
-shows and residual shortcuts address. The small ResNet-style net (its residual branches start at zero, so it
-starts as a 3-conv net) trains better than the VGG-style one but is not ahead of LeNet-5 after 5 epochs.
+shows and residual shortcuts address: the ResNet-style net, 10 conv layers with the fewest parameters of
+the four, is the most accurate after 5 epochs.
 """
 from __future__ import annotations
 

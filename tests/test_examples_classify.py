@@ -238,3 +238,21 @@ def test_residual_block_adds_the_identity(monkeypatch):
     f = plain.conv2(plain.conv1(x)).numpy()
     np.testing.assert_allclose(y_res, np.maximum(x + f, 0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(plain(x).numpy(), np.maximum(f, 0), rtol=1e-5, atol=1e-6)
+
+
+def test_residual_block_trains_inside_sequential_from_the_first_fit(monkeypatch):
+    # Its sub-layers are built with the block, so the very first fit() trains them.
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    ns = runpy.run_path(str(EXAMPLES / "plain_vs_residual.py"), run_name="plain_vs_residual")
+    import numpy as np
+
+    from minidl import layers, models
+
+    block = ns["ResidualBlock"](4, shortcut=False)
+    model = models.Sequential([layers.Input((6, 6, 4)), block, layers.Flatten(), layers.Dense(2, activation="softmax")])
+    assert model.count_params() == 2 * (9 * 4 * 4 + 4) + 6 * 6 * 4 * 2 + 2
+    before = block.conv1.kernel.numpy().copy()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((32, 6, 6, 4)).astype("float32"), rng.integers(0, 2, 32), epochs=2, verbose=0)
+    assert not np.array_equal(before, block.conv1.kernel.numpy())
