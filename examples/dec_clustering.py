@@ -34,6 +34,7 @@ when less loaded):
     IDEC                    0.667 +- 0.027    0.652 +- 0.030
 
     per seed (accuracy): AE 0.681 / 0.616 / 0.600, DEC 0.688 / 0.639 / 0.611, IDEC 0.704 / 0.658 / 0.639
+    (seed 0 rerun after the kernel refactor on main, ``--seeds 1``: the same except IDEC 0.703)
 
 DEC and IDEC improve on their starting point in every seed (NMI by +0.05 and +0.07 on average), and IDEC is
 ahead of DEC, as in the papers; but the target of +0.05 accuracy over AE + KMeans is missed (+0.014 DEC,
