@@ -1,7 +1,7 @@
 """Autoencoder + KMeans clustering of the embedded MNIST digits (issue #6): a DEC-style 784-500-500-2000-10
 autoencoder, then KMeans on its 10-D codes, against KMeans on raw pixels and on PCA-10.
 
-    python examples/ae_kmeans_mnist.py --out ae_kmeans_out          # full run (see the timing below)
+    python examples/ae_kmeans_mnist.py                              # full run (see the timing below)
     python examples/ae_kmeans_mnist.py --quick --out /tmp/ae_quick    # a < 20 s smoke run (used by the tests)
 
 Clustering is unsupervised, so all 5,000 embedded digits (the 4,000 train and 1,000 test digits together) are
@@ -61,6 +61,7 @@ from minidl import layers, models, optimizers
 from minidl.cluster import KMeans
 from minidl.decomposition import PCA
 from minidl.metrics import cluster_accuracy, normalized_mutual_info_score
+from _common import add_out_argument, announce_figures, figure_dir
 
 __all__ = ["build_autoencoder", "load_digits", "kmeans_scores", "main"]
 
@@ -109,7 +110,7 @@ def kmeans_scores(features: np.ndarray, y: np.ndarray, n_init: int, seed: int) -
     return cluster_accuracy(y, labels), normalized_mutual_info_score(y, labels)
 
 
-def main(quick: bool = False, out: str = "ae_kmeans_out", epochs: int | None = None, seed: int = 0) -> dict:
+def main(quick: bool = False, out: str | None = None, epochs: int | None = None, seed: int = 0) -> dict:
     """Runs the three clusterings, prints one line each and the training time, saves the code plot.
 
     Returns:
@@ -147,18 +148,18 @@ def main(quick: bool = False, out: str = "ae_kmeans_out", epochs: int | None = N
 
     from minidl import viz  # matplotlib only when plotting
 
-    os.makedirs(out, exist_ok=True)
+    out = figure_dir(__file__, out)
     path = os.path.join(out, "ae_codes_pca2.png")
     viz.plot_latent_2d(PCA(2).fit_transform(codes), y, title="Autoencoder codes (2-D PCA), true digit",
                        path=path)
-    print(f"figure: {path}")
+    announce_figures(out)
     return results
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="600 digits, 2 epochs, small layers (smoke test)")
-    ap.add_argument("--out", default="ae_kmeans_out", help="folder for the figure (created)")
+    add_out_argument(ap, __file__)
     ap.add_argument("--epochs", type=int, default=None, help=f"training epochs (default {FULL_EPOCHS}; 2 quick)")
     ap.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and KMeans")
     a = ap.parse_args()

@@ -1,7 +1,7 @@
 """Anomaly detection with an autoencoder: train it on "normal" digits only, then flag as anomalies the images
 it reconstructs badly.
 
-    python examples/anomaly_detection.py --out figs     # full run
+    python examples/anomaly_detection.py               # full run
     python examples/anomaly_detection.py --quick        # a smoke run (used by the tests)
 
 The lesson:
@@ -17,8 +17,9 @@ The lesson:
    rank), then AUC = (R_anomalies - n_a (n_a + 1) / 2) / (n_a n_n), the probability that a random anomaly
    scores above a random normal image. 0.5 is chance, 1 perfect. The same AUC with raw pixel distance to the
    mean training image as score is printed as a baseline.
-4. ``--out`` writes ``worst_reconstructed.png`` (the 10 test images with the highest error among normal and
-   held-out test digits, above their reconstructions) and ``score_histogram.png``.
+4. Figures (in ``figures/anomaly_detection/``, or ``--out DIR``): ``worst_reconstructed.png`` (the 10 test
+   images with the highest error among normal and held-out test digits, above their reconstructions) and
+   ``score_histogram.png``.
 
 Recorded (full run: the 3,600 non-8 training digits, 30 epochs, batch 64, seed 0, 2 shared cores):
 
@@ -43,6 +44,7 @@ from scipy.stats import rankdata
 
 import minidl
 from minidl import layers, models
+from _common import add_out_argument, announce_figures, figure_dir
 
 
 def build() -> models.Sequential:
@@ -107,28 +109,28 @@ def main(quick: bool = False, out: str | None = None, holdout: int = 8) -> dict[
         results[f"auc_{name}"] = roc_auc(s_normal, s)
         results[f"auc_{name}_baseline"] = roc_auc(baseline(normal), baseline(x))
 
-    if out:
-        import matplotlib.pyplot as plt
+    out = figure_dir(__file__, out)
+    import matplotlib.pyplot as plt
 
-        from minidl import viz
+    from minidl import viz
 
-        os.makedirs(out, exist_ok=True)
-        pool = np.concatenate([normal, held])
-        s_pool = np.concatenate([s_normal, score(held)])
-        worst = np.argsort(s_pool)[::-1][:10]
-        viz.plot_reconstructions(pool[worst], ae.predict(pool[worst]),
-                                 path=os.path.join(out, "worst_reconstructed.png"))
-        fig, ax = plt.subplots(figsize=(7, 4))
-        bins = np.linspace(0, float(np.quantile(np.concatenate([s_normal, score(anomalies["corrupted"])]), 0.995)),
-                           50)
-        ax.hist(s_normal, bins=bins, alpha=0.6, density=True, label="normal test digits")
-        ax.hist(score(held), bins=bins, alpha=0.6, density=True, label=f"held-out digit {holdout}")
-        ax.hist(score(anomalies["corrupted"]), bins=bins, alpha=0.6, density=True, label="corrupted digits")
-        ax.set_xlabel("reconstruction MSE (anomaly score)")
-        ax.set_ylabel("density")
-        ax.legend()
-        fig.savefig(os.path.join(out, "score_histogram.png"), dpi=100, bbox_inches="tight")
-        plt.close("all")
+    pool = np.concatenate([normal, held])
+    s_pool = np.concatenate([s_normal, score(held)])
+    worst = np.argsort(s_pool)[::-1][:10]
+    viz.plot_reconstructions(pool[worst], ae.predict(pool[worst]),
+                             path=os.path.join(out, "worst_reconstructed.png"))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bins = np.linspace(0, float(np.quantile(np.concatenate([s_normal, score(anomalies["corrupted"])]), 0.995)),
+                       50)
+    ax.hist(s_normal, bins=bins, alpha=0.6, density=True, label="normal test digits")
+    ax.hist(score(held), bins=bins, alpha=0.6, density=True, label=f"held-out digit {holdout}")
+    ax.hist(score(anomalies["corrupted"]), bins=bins, alpha=0.6, density=True, label="corrupted digits")
+    ax.set_xlabel("reconstruction MSE (anomaly score)")
+    ax.set_ylabel("density")
+    ax.legend()
+    fig.savefig(os.path.join(out, "score_histogram.png"), dpi=100, bbox_inches="tight")
+    plt.close("all")
+    announce_figures(out)
 
     for key, value in results.items():
         print(f"{key:24s} {value:.4f}")
@@ -138,7 +140,7 @@ def main(quick: bool = False, out: str | None = None, holdout: int = 8) -> dict[
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 epoch on 512 digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     ap.add_argument("--holdout", type=int, default=8, help="the digit left out of training (the anomaly class)")
     a = ap.parse_args()
     main(quick=a.quick, out=a.out, holdout=a.holdout)

@@ -12,7 +12,8 @@ What it shows:
 3. The encoder is cut out of the trained model without copying weights, ``Sequential(model.layers[:k])``,
    and KMeans (k = 10) clusters its 32-D codes; cluster accuracy (Hungarian matching) and NMI are compared
    with KMeans on raw pixels and on PCA with the same number of components.
-4. ``--plots DIR`` writes reconstructions and 2-D PCA plots of pixels and of codes as PNGs.
+4. Figures (in ``figures/autoencoder_clustering/`` or ``--out DIR``): reconstructions.png and 2-D PCA plots of
+   pixels and of codes, latent_pca_pixels.png and latent_pca_codes.png.
 
 Recorded (full run, 20 epochs, seed 0, 2-core machine, about 40 s):
 
@@ -37,6 +38,7 @@ from minidl import layers, models
 from minidl.cluster import KMeans
 from minidl.decomposition import PCA
 from minidl.metrics import cluster_accuracy, normalized_mutual_info_score
+from _common import add_out_argument, announce_figures, figure_dir
 
 
 def build(noise: float = 0.0, code: int = 32) -> models.Sequential:
@@ -48,7 +50,7 @@ def build(noise: float = 0.0, code: int = 32) -> models.Sequential:
     return models.Sequential(stack)
 
 
-def main(quick: bool = False, plots: str | None = None) -> dict[str, float]:
+def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
     minidl.utils.set_random_seed(0)
     (x_train, y_train), (x_test, y_test) = minidl.datasets.mnist.load_data()
     x_train = x_train.reshape(len(x_train), -1).astype("float32") / 255
@@ -81,16 +83,19 @@ def main(quick: bool = False, plots: str | None = None) -> dict[str, float]:
         results[f"kmeans_{name}_acc"] = cluster_accuracy(y_train, labels)
         results[f"kmeans_{name}_nmi"] = normalized_mutual_info_score(y_train, labels)
 
-    if plots:
-        from minidl import viz
+    import matplotlib.pyplot as plt
 
-        os.makedirs(plots, exist_ok=True)
-        viz.plot_reconstructions(x_test[:10].reshape(-1, 28, 28), ae.predict(x_test[:10]).reshape(-1, 28, 28),
-                                 path=os.path.join(plots, "reconstructions.png"))
-        viz.plot_latent_2d(PCA(2).fit_transform(x_train), y_train, title="PCA of pixels",
-                           path=os.path.join(plots, "latent_pca_pixels.png"))
-        viz.plot_latent_2d(PCA(2).fit_transform(codes), y_train, title="PCA of autoencoder codes",
-                           path=os.path.join(plots, "latent_pca_codes.png"))
+    from minidl import viz
+
+    out = figure_dir(__file__, out)
+    for fig in (viz.plot_reconstructions(x_test[:10].reshape(-1, 28, 28), ae.predict(x_test[:10]).reshape(-1, 28, 28),
+                                         path=os.path.join(out, "reconstructions.png")),
+                viz.plot_latent_2d(PCA(2).fit_transform(x_train), y_train, title="PCA of pixels",
+                                   path=os.path.join(out, "latent_pca_pixels.png")),
+                viz.plot_latent_2d(PCA(2).fit_transform(codes), y_train, title="PCA of autoencoder codes",
+                                   path=os.path.join(out, "latent_pca_codes.png"))):
+        plt.close(fig)
+    announce_figures(out)
 
     for key, value in results.items():
         print(f"{key:24s} {value:.4f}")
@@ -100,6 +105,7 @@ def main(quick: bool = False, plots: str | None = None) -> dict[str, float]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 epoch on 512 digits (smoke test)")
-    ap.add_argument("--plots", default=None, help="folder to write PNG plots into")
+    add_out_argument(ap, __file__)
+    ap.add_argument("--plots", dest="out", help="the former name of --out (kept so old commands still run)")
     a = ap.parse_args()
-    main(quick=a.quick, plots=a.plots)
+    main(quick=a.quick, out=a.out)

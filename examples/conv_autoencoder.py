@@ -1,7 +1,7 @@
 """A convolutional autoencoder on the embedded MNIST, against a dense undercomplete autoencoder whose code
 has the same number of floats.
 
-    python examples/conv_autoencoder.py --out figs     # full run
+    python examples/conv_autoencoder.py               # full run
     python examples/conv_autoencoder.py --quick        # a smoke run (used by the tests)
 
 The lesson:
@@ -12,8 +12,8 @@ The lesson:
 2. The dense autoencoder 784-256-98-256-784 compresses by the same factor 8 but has 155x more weights
    (the conv AE shares each small kernel over all positions and keeps the code spatial).
 3. Both are trained with binary cross-entropy and Adam and compared by the per-pixel MSE of their test
-   reconstructions; ``--out`` writes ``reconstructions_conv.png``, ``reconstructions_dense.png`` and
-   ``conv_codes.png`` (the two 7x7 channels of the code of ten test digits).
+   reconstructions; figures (in ``figures/conv_autoencoder/``, or ``--out DIR``): ``reconstructions_conv.png``,
+   ``reconstructions_dense.png`` and ``conv_codes.png`` (the two 7x7 channels of the code of ten test digits).
 
 Recorded (full run: 4,000 train / 1,000 test digits, 10 epochs, batch 32, seed 0, 2 shared cores):
 
@@ -37,6 +37,7 @@ import numpy as np
 
 import minidl
 from minidl import layers, models
+from _common import add_out_argument, announce_figures, figure_dir
 
 
 def build_conv_ae() -> models.Sequential:
@@ -110,20 +111,20 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
     # The trivial "reconstruction": the mean training image. Both autoencoders must beat it by far.
     results["mean_image_mse"] = float(np.mean((x_train.mean(axis=0) - x_test) ** 2))
 
-    if out:
-        import matplotlib.pyplot as plt
+    out = figure_dir(__file__, out)
+    import matplotlib.pyplot as plt
 
-        from minidl import viz
+    from minidl import viz
 
-        os.makedirs(out, exist_ok=True)
-        viz.plot_reconstructions(x_test[:10], rec_conv[:10], path=os.path.join(out, "reconstructions_conv.png"))
-        viz.plot_reconstructions(x_test[:10], rec_dense[:10], path=os.path.join(out, "reconstructions_dense.png"))
-        codes = encoder_of(conv).predict(x_test[:10])  # (10, 7, 7, 2)
-        # One row per code channel, one column per digit.
-        tiles = np.concatenate([codes[..., c] for c in range(codes.shape[-1])])
-        viz.show_images(tiles, ncols=10, title=f"conv AE codes: {code_shape[0]}x{code_shape[1]}x{code_shape[2]}",
-                        path=os.path.join(out, "conv_codes.png"))
-        plt.close("all")
+    viz.plot_reconstructions(x_test[:10], rec_conv[:10], path=os.path.join(out, "reconstructions_conv.png"))
+    viz.plot_reconstructions(x_test[:10], rec_dense[:10], path=os.path.join(out, "reconstructions_dense.png"))
+    codes = encoder_of(conv).predict(x_test[:10])  # (10, 7, 7, 2)
+    # One row per code channel, one column per digit.
+    tiles = np.concatenate([codes[..., c] for c in range(codes.shape[-1])])
+    viz.show_images(tiles, ncols=10, title=f"conv AE codes: {code_shape[0]}x{code_shape[1]}x{code_shape[2]}",
+                    path=os.path.join(out, "conv_codes.png"))
+    plt.close("all")
+    announce_figures(out)
 
     for key, value in results.items():
         print(f"{key:22s} {value:.4f}")
@@ -133,6 +134,6 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 epoch on 128 digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     a = ap.parse_args()
     main(quick=a.quick, out=a.out)

@@ -1,7 +1,7 @@
 """Image search with an autoencoder: nearest neighbours of query digits in the 32-D code space against
 nearest neighbours in the 784-D pixel space, scored by precision@10.
 
-    python examples/image_search.py --out figs     # full run
+    python examples/image_search.py               # full run
     python examples/image_search.py --quick        # a smoke run (used by the tests)
 
 The lesson:
@@ -12,8 +12,8 @@ The lesson:
    looked up in pixels, in the AE codes, and, as the linear baseline with the same budget, in PCA-32.
    precision@10 = fraction of the 10 neighbours that show the query's digit (labels are used only here).
 3. A code search compares 32 instead of 784 numbers per pair, 24.5x less work and memory for the index.
-4. ``--out`` writes ``search_pixels.png`` and ``search_codes.png``: 8 queries (first column) and their 10
-   neighbours, each titled with its label.
+4. Figures (in ``figures/image_search/``, or ``--out DIR``): ``search_pixels.png`` and ``search_codes.png``: 8
+   queries (first column) and their 10 neighbours, each titled with its label.
 
 Recorded (full run: 4,000 database / 1,000 query digits, 30 epochs, batch 64, seed 0, 2 shared cores):
 
@@ -36,6 +36,7 @@ import numpy as np
 import minidl
 from minidl import layers, models
 from minidl.decomposition import PCA
+from _common import add_out_argument, announce_figures, figure_dir
 
 K = 10
 
@@ -115,13 +116,13 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
     # Dead ReLU units carry no information; count the code floats actually used.
     results["codes_live_units"] = float(np.sum(spaces["codes"][0].max(0) > 0))
 
-    if out:
-        os.makedirs(out, exist_ok=True)
-        show = np.arange(8)
-        for name in ("pixels", "codes"):
-            plot_search(x_q[show], y_q[show], x_db, y_db, found[name][show],
-                        f"10 nearest neighbours in {name} (precision@10 = {results[f'p@10_{name}']:.3f})",
-                        os.path.join(out, f"search_{name}.png"))
+    out = figure_dir(__file__, out)
+    show = np.arange(8)
+    for name in ("pixels", "codes"):
+        plot_search(x_q[show], y_q[show], x_db, y_db, found[name][show],
+                    f"10 nearest neighbours in {name} (precision@10 = {results[f'p@10_{name}']:.3f})",
+                    os.path.join(out, f"search_{name}.png"))
+    announce_figures(out)
 
     for key, value in results.items():
         print(f"{key:22s} {value:.4f}")
@@ -131,6 +132,6 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 epoch on 512 digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     a = ap.parse_args()
     main(quick=a.quick, out=a.out)

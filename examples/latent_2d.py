@@ -1,7 +1,7 @@
 """A 2-D bottleneck autoencoder against PCA to 2-D on the embedded MNIST: two maps of the digits, coloured by
 label, side by side, and numbers that say which separates the digits better.
 
-    python examples/latent_2d.py --out figs     # full run
+    python examples/latent_2d.py               # full run
     python examples/latent_2d.py --quick        # a smoke run (used by the tests)
 
 The lesson:
@@ -16,7 +16,8 @@ The lesson:
    * ``*_recon_mse``: how well each 2-D code reconstructs the digit (PCA: projection back with
      ``components_``; AE: its decoder).
    kNN and silhouette depend on the scale of the axes, so both maps are standardised per axis first.
-3. ``--out`` writes ``latent_2d.png`` (AE | PCA scatter plots) and ``latent_2d_reconstructions.png``.
+3. Figures (in ``figures/latent_2d/``, or ``--out DIR``): ``latent_2d.png`` (AE | PCA scatter plots) and
+   ``latent_2d_reconstructions.png``.
 
 Recorded (full run: 4,000 train / 1,000 test digits, 50 epochs, batch 64, seed 0, 2 shared cores):
 
@@ -41,6 +42,7 @@ import numpy as np
 import minidl
 from minidl import layers, models
 from minidl.decomposition import PCA
+from _common import add_out_argument, announce_figures, figure_dir
 
 
 def build() -> models.Sequential:
@@ -117,25 +119,25 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
         results[f"{name}_knn_acc"] = knn_accuracy(tr, y_train, te, y_test, k=5)
         results[f"{name}_silhouette"] = silhouette(te, y_test)
 
-    if out:
-        import matplotlib.pyplot as plt
+    out = figure_dir(__file__, out)
+    import matplotlib.pyplot as plt
 
-        from minidl import viz
+    from minidl import viz
 
-        os.makedirs(out, exist_ok=True)
-        fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-        viz.plot_latent_2d(ae_test, y_test, ax=axes[0],
-                           title=f"AE 2-D code (test): 5-NN acc {results['ae_knn_acc']:.2f}")
-        viz.plot_latent_2d(pca_test, y_test, ax=axes[1],
-                           title=f"PCA 2-D (test): 5-NN acc {results['pca_knn_acc']:.2f}")
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "latent_2d.png"), dpi=100)
-        fig, axes = plt.subplots(2, 1, figsize=(10, 4))
-        viz.plot_reconstructions(x_test[:10], decoder.predict(ae_test[:10]), ax=axes[0])
-        viz.plot_reconstructions(x_test[:10], np.clip(pca_back[:10], 0, 1), ax=axes[1])
-        fig.suptitle("from a 2-D code: AE decoder (top pair) vs PCA (bottom pair)")
-        fig.savefig(os.path.join(out, "latent_2d_reconstructions.png"), dpi=100)
-        plt.close("all")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    viz.plot_latent_2d(ae_test, y_test, ax=axes[0],
+                       title=f"AE 2-D code (test): 5-NN acc {results['ae_knn_acc']:.2f}")
+    viz.plot_latent_2d(pca_test, y_test, ax=axes[1],
+                       title=f"PCA 2-D (test): 5-NN acc {results['pca_knn_acc']:.2f}")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "latent_2d.png"), dpi=100)
+    fig, axes = plt.subplots(2, 1, figsize=(10, 4))
+    viz.plot_reconstructions(x_test[:10], decoder.predict(ae_test[:10]), ax=axes[0])
+    viz.plot_reconstructions(x_test[:10], np.clip(pca_back[:10], 0, 1), ax=axes[1])
+    fig.suptitle("from a 2-D code: AE decoder (top pair) vs PCA (bottom pair)")
+    fig.savefig(os.path.join(out, "latent_2d_reconstructions.png"), dpi=100)
+    plt.close("all")
+    announce_figures(out)
 
     for key, value in results.items():
         print(f"{key:22s} {value:.4f}")
@@ -145,6 +147,6 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 epoch on 512 digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     a = ap.parse_args()
     main(quick=a.quick, out=a.out)

@@ -1,7 +1,7 @@
 """Convolutional networks on the embedded MNIST: a small CNN and a LeNet-5, their confusion matrices, the
 first-layer filters and the feature maps of one digit after each convolution.
 
-    python examples/mnist_cnn_filters.py --out figs     # full run, a few minutes on 2 shared cores
+    python examples/mnist_cnn_filters.py               # full run, a few minutes on 2 shared cores
     python examples/mnist_cnn_filters.py --quick        # a smoke run (used by the tests)
 
 The lesson:
@@ -24,9 +24,10 @@ wall-clock for both models on 2 cores heavily shared with other jobs, 5-35 s per
     lenet_test_acc 0.9640   lenet_test_loss 0.1183   (weakest: 7 and 8, recall 0.92)
     (mnist_linear_mlp.py on the same split: MLP 0.942, softmax regression 0.902.)
 
-``--out DIR`` writes cnn_filters.png, lenet_filters.png, digit.png, cnn_feature_maps_conv1.png,
-cnn_feature_maps_conv2.png, lenet_feature_maps_conv1.png, lenet_feature_maps_conv2.png,
-confusion_cnn.png and confusion_lenet.png.
+Figures (in ``figures/mnist_cnn_filters/``, or ``--out DIR``): cnn_filters.png, lenet_filters.png, digit.png,
+cnn_feature_maps_conv1.png, cnn_feature_maps_conv2.png, lenet_feature_maps_conv1.png,
+lenet_feature_maps_conv2.png, confusion_cnn.png and confusion_lenet.png; report_cnn.html and report_lenet.html
+are the interactive reports of ``minidl.viz.report``.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import numpy as np
 import minidl
 from minidl import layers, models
 from minidl.metrics import classification_report, confusion_matrix
+from _common import add_out_argument, announce_figures, figure_dir, write_report
 
 NUM_CLASSES = 10
 
@@ -106,30 +108,31 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
         trained[name] = (model, cm)
 
     digit = x_test[0]
-    if out:
-        import matplotlib.pyplot as plt
+    out = figure_dir(__file__, out)
+    import matplotlib.pyplot as plt
 
-        from minidl import viz
+    from minidl import viz
 
-        os.makedirs(out, exist_ok=True)
-        figs = [viz.show_images(digit[None], [int(y_test[0])], title="input digit",
-                                path=os.path.join(out, "digit.png"))]
-        for name, (model, cm) in trained.items():
-            first = next(layer for layer in model.layers if layer.name == "conv1")
-            figs.append(viz.plot_filters(first.kernel.numpy(), title=f"{name}: first-layer filters",
-                                         path=os.path.join(out, f"{name}_filters.png")))
-            figs.append(viz.plot_confusion_matrix(cm, title=f"{name}, test digits",
-                                                  path=os.path.join(out, f"confusion_{name}.png")))
-            for layer_name, maps in feature_maps(model, digit).items():
-                figs.append(viz.plot_feature_maps(
-                    maps, title=f"{name}: after {layer_name} {maps.shape[0]}x{maps.shape[1]}x{maps.shape[2]}",
-                    path=os.path.join(out, f"{name}_feature_maps_{layer_name}.png")))
-        for fig in figs:
-            plt.close(fig)
-    else:
-        for name, (model, _) in trained.items():
-            shapes = {k: v.shape for k, v in feature_maps(model, digit).items()}
-            print(f"{name} feature map shapes: {shapes}")
+    figs = [viz.show_images(digit[None], [int(y_test[0])], title="input digit",
+                            path=os.path.join(out, "digit.png"))]
+    for name, (model, cm) in trained.items():
+        first = next(layer for layer in model.layers if layer.name == "conv1")
+        figs.append(viz.plot_filters(first.kernel.numpy(), title=f"{name}: first-layer filters",
+                                     path=os.path.join(out, f"{name}_filters.png")))
+        figs.append(viz.plot_confusion_matrix(cm, title=f"{name}, test digits",
+                                              path=os.path.join(out, f"confusion_{name}.png")))
+        for layer_name, maps in feature_maps(model, digit).items():
+            figs.append(viz.plot_feature_maps(
+                maps, title=f"{name}: after {layer_name} {maps.shape[0]}x{maps.shape[1]}x{maps.shape[2]}",
+                path=os.path.join(out, f"{name}_feature_maps_{layer_name}.png")))
+    for fig in figs:
+        plt.close(fig)
+    announce_figures(out)
+    for name, (model, _) in trained.items():
+        write_report(model, x_test, y_test, out, f"report_{name}.html", title=f"{name} on the test digits")
+    for name, (model, _) in trained.items():
+        shapes = {k: v.shape for k, v in feature_maps(model, digit).items()}
+        print(f"{name} feature map shapes: {shapes}")
 
     print()
     for key, value in results.items():
@@ -140,6 +143,6 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 epoch on 512 digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     a = ap.parse_args()
     main(quick=a.quick, out=a.out)

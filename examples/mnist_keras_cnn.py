@@ -1,9 +1,12 @@
 """Simple MNIST convnet: the keras.io example (https://keras.io/examples/vision/mnist_convnet/) on minidl.
 
 Only the imports changed (``import minidl as keras`` instead of ``import keras``). Data:
-``minidl.datasets.mnist.load_data()`` returns the embedded 4,000 train / 1,000 test subset of MNIST (offline), not the full 60,000 / 10,000, so expect a little less than Keras's ~99 %.
+``minidl.datasets.mnist.load_data()`` returns the embedded 4,000 train / 1,000 test subset of MNIST (offline),
+not the full 60,000 / 10,000, so expect a little less than Keras's ~99 %.
 
-Run: ``python examples/mnist_keras_cnn.py`` (``--quick``: 1 epoch on 512 samples, for the tests).
+Run: ``python examples/mnist_keras_cnn.py`` (``--quick``: 1 epoch on 512 samples, for the tests). Figures (in
+``figures/mnist_keras_cnn/``, or ``--out DIR``): history.png (loss and accuracy per epoch) and confusion.png, and
+report.html, the interactive report of ``minidl.viz.report``.
 
 Result (recorded from one full run: 15 epochs, batch 128, 3,600 train / 400 validation samples, seed 0,
 on the 2-core development machine while other work shared it, so times are approximate):
@@ -20,6 +23,7 @@ on the 2-core development machine while other work shared it, so times are appro
 The 1,000 test digits are 100 per class; the weakest class is 7 (recall 0.91, confused with 9 and 2).
 """
 import argparse
+import os
 import time
 
 import numpy as np
@@ -27,9 +31,11 @@ import numpy as np
 import minidl as keras
 from minidl import layers
 from minidl.metrics import classification_report, confusion_matrix
+from _common import add_out_argument, announce_figures, figure_dir, write_report
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="1 epoch on 512 samples (smoke test)")
+add_out_argument(parser, __file__)
 args = parser.parse_args()
 keras.utils.set_random_seed(0)
 
@@ -78,7 +84,7 @@ epochs = 1 if args.quick else 15
 model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
 
 start = time.monotonic()
-model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1)
+history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1)
 elapsed = time.monotonic() - start
 print(f"Training time: {elapsed:.1f}s ({elapsed / epochs:.2f}s per epoch)")
 
@@ -91,3 +97,16 @@ predicted = model.predict(x_test).argmax(axis=1)
 print("Confusion matrix (rows: true digit, columns: predicted):")
 print(confusion_matrix(labels_test, predicted, num_classes))
 print(classification_report(labels_test, predicted, digits=4))
+
+# The figures: training curves and the confusion matrix.
+import matplotlib.pyplot as plt  # noqa: E402 (after training: matplotlib is only needed here)
+
+from minidl import viz  # noqa: E402
+
+out = figure_dir(__file__, args.out)
+for fig in (viz.plot_history(history, path=os.path.join(out, "history.png")),
+            viz.plot_confusion_matrix(confusion_matrix(labels_test, predicted, num_classes),
+                                      title="Keras MNIST CNN, test digits", path=os.path.join(out, "confusion.png"))):
+    plt.close(fig)
+announce_figures(out)
+write_report(model, x_test, labels_test, out, history=history, title="Keras MNIST CNN, test digits")

@@ -1,7 +1,7 @@
 """Softmax regression and a multi-layer perceptron on the embedded MNIST: accuracy, confusion matrix,
 per-class precision / recall, and the linear model's weights seen as images.
 
-    python examples/mnist_linear_mlp.py --out figs     # full run, about 20 s on 2 shared cores
+    python examples/mnist_linear_mlp.py               # full run, about 20 s on 2 shared cores
     python examples/mnist_linear_mlp.py --quick        # a smoke run (used by the tests)
 
 The lesson:
@@ -25,8 +25,9 @@ wall-clock on 2 shared cores):
     mlp_test_acc    0.9420   mlp_test_loss    0.2659   (training accuracy 1.000: it already overfits)
     weakest classes: linear 8 (recall 0.84), 2 and 3 (0.85); MLP 5 (0.91), 3 and 9 (0.92).
 
-``--out DIR`` writes linear_weights.png, confusion_linear.png, confusion_mlp.png, history_linear.png and
-history_mlp.png.
+Figures (in ``figures/mnist_linear_mlp/``, or ``--out DIR``): linear_weights.png, confusion_linear.png,
+confusion_mlp.png, history_linear.png and history_mlp.png; and report_linear.html / report_mlp.html, the
+interactive reports of ``minidl.viz.report`` (click a confusion-matrix cell to see its digits).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import numpy as np
 import minidl
 from minidl import layers, models, optimizers
 from minidl.metrics import classification_report, confusion_matrix, precision_recall_per_class
+from _common import add_out_argument, announce_figures, figure_dir, write_report
 
 NUM_CLASSES = 10
 
@@ -76,6 +78,7 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
     results: dict[str, float] = {}
     histories = {}
     preds = {}
+    trained = {}
 
     runs = (
         ("linear", build_linear(), optimizers.SGD(learning_rate=0.1), 2 if quick else 30, 32),
@@ -90,6 +93,7 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
         loss, acc = model.evaluate(x_test, y_test, verbose=0)
         results[f"{name}_test_loss"], results[f"{name}_test_acc"] = float(loss), float(acc)
         preds[name] = model.predict(x_test).argmax(axis=1)
+        trained[name] = model
         if name == "linear":
             linear = model
 
@@ -101,26 +105,29 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
     print("\n== mlp: classification report")
     print(classification_report(y_test, preds["mlp"], digits=3, num_classes=NUM_CLASSES))
 
-    if out:
-        import matplotlib.pyplot as plt
+    out = figure_dir(__file__, out)
+    import matplotlib.pyplot as plt
 
-        from minidl import viz
+    from minidl import viz
 
-        os.makedirs(out, exist_ok=True)
-        kernel = linear.layers[-1].kernel.numpy()  # (784, 10): one template per digit
-        figs = [
-            viz.plot_weights(kernel, (28, 28), class_names=[str(d) for d in range(10)], ncols=5,
-                             title="softmax regression weights (red: evidence for, blue: against)",
-                             path=os.path.join(out, "linear_weights.png")),
-            viz.plot_confusion_matrix(confusion_matrix(y_test, preds["linear"], NUM_CLASSES),
-                                      title="linear, test digits", path=os.path.join(out, "confusion_linear.png")),
-            viz.plot_confusion_matrix(confusion_matrix(y_test, preds["mlp"], NUM_CLASSES),
-                                      title="MLP, test digits", path=os.path.join(out, "confusion_mlp.png")),
-            viz.plot_history(histories["linear"], path=os.path.join(out, "history_linear.png")),
-            viz.plot_history(histories["mlp"], path=os.path.join(out, "history_mlp.png")),
-        ]
-        for fig in figs:
-            plt.close(fig)
+    kernel = linear.layers[-1].kernel.numpy()  # (784, 10): one template per digit
+    figs = [
+        viz.plot_weights(kernel, (28, 28), class_names=[str(d) for d in range(10)], ncols=5,
+                         title="softmax regression weights (red: evidence for, blue: against)",
+                         path=os.path.join(out, "linear_weights.png")),
+        viz.plot_confusion_matrix(confusion_matrix(y_test, preds["linear"], NUM_CLASSES),
+                                  title="linear, test digits", path=os.path.join(out, "confusion_linear.png")),
+        viz.plot_confusion_matrix(confusion_matrix(y_test, preds["mlp"], NUM_CLASSES),
+                                  title="MLP, test digits", path=os.path.join(out, "confusion_mlp.png")),
+        viz.plot_history(histories["linear"], path=os.path.join(out, "history_linear.png")),
+        viz.plot_history(histories["mlp"], path=os.path.join(out, "history_mlp.png")),
+    ]
+    for fig in figs:
+        plt.close(fig)
+    announce_figures(out)
+    for name, model in trained.items():
+        write_report(model, x_test, y_test, out, f"report_{name}.html", history=histories[name],
+                     title=f"{name} on the embedded MNIST test digits")
 
     print()
     for key, value in results.items():
@@ -131,6 +138,6 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1-2 epochs on 512 digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     a = ap.parse_args()
     main(quick=a.quick, out=a.out)

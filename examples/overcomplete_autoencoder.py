@@ -2,7 +2,7 @@
 copy its input; an L1 penalty on the code (sparse AE) or noise on the input (denoising AE) makes it learn
 digit features instead.
 
-    python examples/overcomplete_autoencoder.py --out figs     # full run
+    python examples/overcomplete_autoencoder.py               # full run
     python examples/overcomplete_autoencoder.py --quick        # a smoke run (used by the tests)
 
 The lesson:
@@ -19,8 +19,9 @@ The lesson:
    * ``*_noise_gain``: mean((f(x + e) - f(x))^2) / mean(e^2), the fraction of an input perturbation that
      reaches the output: 1 for the identity, near 0 for a model that maps everything back onto digits;
    * ``*_active``: mean fraction of code units above 0.01 per digit (sparsity).
-3. ``--out`` writes ``features_*.png``: for the 64 most often active units, the image each one adds to the
-   output (its row of the decoder kernel), and ``noisy_reconstructions_*.png``.
+3. Figures (in ``figures/overcomplete_autoencoder/``, or ``--out DIR``): ``features_*.png``: for the 64 most
+   often active units, the image each one adds to the output (its row of the decoder kernel), and
+   ``noisy_reconstructions_*.png``.
 
 Recorded (full run: 4,000 train / 1,000 test digits, 20 epochs, batch 64, seed 0, 2 shared cores;
 L1 coefficient 1e-4, noise std 0.5):
@@ -52,6 +53,7 @@ import numpy as np
 
 import minidl
 from minidl import layers, models
+from _common import add_out_argument, announce_figures, figure_dir
 
 CODE = 1024
 L1 = 1e-4       # activity-regularizer coefficient of the sparse AE
@@ -101,23 +103,23 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
         codes[kind] = models.Sequential(model.layers[:k]).predict(x_test, batch_size=256)
         results[f"{kind}_active"] = float(np.mean(codes[kind] > 0.01))
 
-    if out:
-        import matplotlib.pyplot as plt
+    out = figure_dir(__file__, out)
+    import matplotlib.pyplot as plt
 
-        from minidl import viz
+    from minidl import viz
 
-        os.makedirs(out, exist_ok=True)
-        for kind, model in models_.items():
-            # The decoder kernel (CODE, 784): row j is the image unit j adds to the output. Shown for the 64
-            # units most often active on the test digits.
-            decoder_kernel = np.asarray(model.layers[-1].kernel.data)
-            top = np.argsort((codes[kind] > 0.01).mean(0))[::-1][:64]
-            viz.plot_weights(decoder_kernel[top].T, (28, 28), ncols=16, class_names=[str(i) for i in top],
-                             title=f"{kind} AE: decoder weights of the 64 most active of its {CODE} units",
-                             path=os.path.join(out, f"features_{kind}.png"))
-            viz.plot_reconstructions(noisy[:10], model.predict(noisy[:10]),
-                                     path=os.path.join(out, f"noisy_reconstructions_{kind}.png"))
-            plt.close("all")
+    for kind, model in models_.items():
+        # The decoder kernel (CODE, 784): row j is the image unit j adds to the output. Shown for the 64
+        # units most often active on the test digits.
+        decoder_kernel = np.asarray(model.layers[-1].kernel.data)
+        top = np.argsort((codes[kind] > 0.01).mean(0))[::-1][:64]
+        viz.plot_weights(decoder_kernel[top].T, (28, 28), ncols=16, class_names=[str(i) for i in top],
+                         title=f"{kind} AE: decoder weights of the 64 most active of its {CODE} units",
+                         path=os.path.join(out, f"features_{kind}.png"))
+        viz.plot_reconstructions(noisy[:10], model.predict(noisy[:10]),
+                                 path=os.path.join(out, f"noisy_reconstructions_{kind}.png"))
+        plt.close("all")
+    announce_figures(out)
 
     for key, value in results.items():
         print(f"{key:22s} {value:.4f}")
@@ -127,6 +129,6 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 epoch on 128 digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     a = ap.parse_args()
     main(quick=a.quick, out=a.out)

@@ -1,7 +1,7 @@
 """Under- and overfitting, seen in the training curves: a too-small model, a big model trained on few
 samples without regularisation, and the same big model with Dropout.
 
-    python examples/overfitting_dropout.py --out figs     # full run, a few minutes on 2 shared cores
+    python examples/overfitting_dropout.py               # full run, a few minutes on 2 shared cores
     python examples/overfitting_dropout.py --quick        # a smoke run (used by the tests)
 
 The lesson (all three models see the same 300 training digits, 30 per class, and are validated after every
@@ -27,8 +27,9 @@ Recorded (full run: 60 epochs, Adam 1e-3, batch 32, seed 0; 13.5 min wall-clock 
     big           1.0000   0.8420     0.5303 (8) -> 0.6447          0.8620
     dropout       1.0000   0.8330     0.4923 (14) -> 0.6870         0.8660
 
-``--out DIR`` writes history_small.png, history_big.png, history_dropout.png (loss and accuracy, training
-solid, validation dashed) and compare_loss.png (the three models' curves on one plot).
+Figures (in ``figures/overfitting_dropout/``, or ``--out DIR``): history_small.png, history_big.png,
+history_dropout.png (loss and accuracy, training solid, validation dashed) and compare_loss.png (the three
+models' curves on one plot).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ import numpy as np
 
 import minidl
 from minidl import layers, models
+from _common import add_out_argument, announce_figures, figure_dir
 
 NUM_CLASSES = 10
 
@@ -101,33 +103,33 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
         print(f"{kind:9s} {r['train_acc']:10.4f} {r['val_acc']:8.4f} {r['min_val_loss']:10.4f} "
               f"({int(r['min_val_loss_epoch'])}) -> {r['val_loss']:.4f} {r['test_acc']:14.4f}")
 
-    if out:
-        import matplotlib.pyplot as plt
+    out = figure_dir(__file__, out)
+    import matplotlib.pyplot as plt
 
-        from minidl import viz
+    from minidl import viz
 
-        os.makedirs(out, exist_ok=True)
-        for kind, hist in histories.items():
-            fig = viz.plot_history(hist, path=os.path.join(out, f"history_{kind}.png"))
-            fig.suptitle(f"{kind}: training (solid) vs validation (dashed)", y=1.02)
-            fig.savefig(os.path.join(out, f"history_{kind}.png"), dpi=100, bbox_inches="tight")
-            plt.close(fig)
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        for kind, colour in zip(histories, ("tab:gray", "tab:red", "tab:blue")):
-            hist = histories[kind]
-            ep = np.arange(1, len(hist["loss"]) + 1)
-            for ax, key in zip(axes, ("loss", "accuracy")):
-                ax.plot(ep, hist[key], "-", color=colour, label=f"{kind} train")
-                ax.plot(ep, hist["val_" + key], "--", color=colour, label=f"{kind} validation")
-        for ax, key in zip(axes, ("loss", "accuracy")):
-            ax.set_xlabel("epoch")
-            ax.set_title(key)
-            ax.grid(True, alpha=0.3)
-        axes[0].set_yscale("log")  # the big model's training loss falls by orders of magnitude
-        axes[1].legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "compare_loss.png"), dpi=100, bbox_inches="tight")
+    for kind, hist in histories.items():
+        fig = viz.plot_history(hist, path=os.path.join(out, f"history_{kind}.png"))
+        fig.suptitle(f"{kind}: training (solid) vs validation (dashed)", y=1.02)
+        fig.savefig(os.path.join(out, f"history_{kind}.png"), dpi=100, bbox_inches="tight")
         plt.close(fig)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for kind, colour in zip(histories, ("tab:gray", "tab:red", "tab:blue")):
+        hist = histories[kind]
+        ep = np.arange(1, len(hist["loss"]) + 1)
+        for ax, key in zip(axes, ("loss", "accuracy")):
+            ax.plot(ep, hist[key], "-", color=colour, label=f"{kind} train")
+            ax.plot(ep, hist["val_" + key], "--", color=colour, label=f"{kind} validation")
+    for ax, key in zip(axes, ("loss", "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_yscale("log")  # the big model's training loss falls by orders of magnitude
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "compare_loss.png"), dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    announce_figures(out)
 
     print()
     for key, value in results.items():
@@ -138,6 +140,6 @@ def main(quick: bool = False, out: str | None = None) -> dict[str, float]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 epochs on 100 digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     a = ap.parse_args()
     main(quick=a.quick, out=a.out)

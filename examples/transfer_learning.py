@@ -1,7 +1,7 @@
 """Transfer learning on the embedded MNIST: a CNN trained on digits 0-4 lends its frozen convolutional
 layers to a classifier of digits 5-9 trained on only a few samples, compared with training from scratch.
 
-    python examples/transfer_learning.py --out figs     # full run, a few minutes on 2 shared cores
+    python examples/transfer_learning.py               # full run, a few minutes on 2 shared cores
     python examples/transfer_learning.py --quick        # a smoke run (used by the tests)
 
 The lesson:
@@ -28,8 +28,9 @@ on 500 other training digits 5-9; Adam 1e-3, batch 32, seed 0; 8.2 min on 2 heav
     frozen_conv_test_acc_5_9    0.9060   (51,589 trainable: the head only)
     new_conv_test_acc_5_9       0.9100   (56,229 trainable: new conv2 + head)
 
-``--out DIR`` writes compare_val_accuracy.png (validation accuracy per epoch of the three models on
-digits 5-9), base_filters.png (the transferred first-layer filters) and confusion_frozen_conv.png.
+Figures (in ``figures/transfer_learning/``, or ``--out DIR``): compare_val_accuracy.png (validation accuracy per
+epoch of the three models on digits 5-9), base_filters.png (the transferred first-layer filters) and
+confusion_frozen_conv.png.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ import numpy as np
 import minidl
 from minidl import layers, models
 from minidl.metrics import confusion_matrix
+from _common import add_out_argument, announce_figures, figure_dir
 
 
 def conv_base() -> list[layers.Layer]:
@@ -116,30 +118,30 @@ def main(quick: bool = False, out: str | None = None, per_class: int = 20) -> di
         assert np.array_equal(w.numpy(), frozen_before[w.name]), f"frozen weight {w.name} changed during fit"
     print(f"frozen weights unchanged after fit: {', '.join(frozen_before)}")
 
-    if out:
-        import matplotlib.pyplot as plt
+    out = figure_dir(__file__, out)
+    import matplotlib.pyplot as plt
 
-        from minidl import viz
+    from minidl import viz
 
-        os.makedirs(out, exist_ok=True)
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for name, hist in histories.items():
-            acc = hist.history["val_accuracy"]
-            ax.plot(np.arange(1, len(acc) + 1), acc, label=f"{name} (test {results[f'{name}_test_acc_5_9']:.3f})")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("validation accuracy, digits 5-9")
-        ax.set_title(f"{len(xb)} training digits: transfer vs from scratch")
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-        fig.savefig(os.path.join(out, "compare_val_accuracy.png"), dpi=100, bbox_inches="tight")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, hist in histories.items():
+        acc = hist.history["val_accuracy"]
+        ax.plot(np.arange(1, len(acc) + 1), acc, label=f"{name} (test {results[f'{name}_test_acc_5_9']:.3f})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy, digits 5-9")
+    ax.set_title(f"{len(xb)} training digits: transfer vs from scratch")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.savefig(os.path.join(out, "compare_val_accuracy.png"), dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    for fig in (viz.plot_filters(conv1.kernel.numpy(), title="conv1 filters learned on digits 0-4",
+                                 path=os.path.join(out, "base_filters.png")),
+                viz.plot_confusion_matrix(confusion_matrix(yt, preds["frozen_conv"], 5),
+                                          class_names=[str(d) for d in range(5, 10)],
+                                          title="frozen conv + new head, test digits 5-9",
+                                          path=os.path.join(out, "confusion_frozen_conv.png"))):
         plt.close(fig)
-        for fig in (viz.plot_filters(conv1.kernel.numpy(), title="conv1 filters learned on digits 0-4",
-                                     path=os.path.join(out, "base_filters.png")),
-                    viz.plot_confusion_matrix(confusion_matrix(yt, preds["frozen_conv"], 5),
-                                              class_names=[str(d) for d in range(5, 10)],
-                                              title="frozen conv + new head, test digits 5-9",
-                                              path=os.path.join(out, "confusion_frozen_conv.png"))):
-            plt.close(fig)
+    announce_figures(out)
 
     print()
     for key, value in results.items():
@@ -150,7 +152,7 @@ def main(quick: bool = False, out: str | None = None, per_class: int = 20) -> di
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1-2 epochs on a few digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     ap.add_argument("--per-class", type=int, default=20, help="training digits per class of the new task")
     a = ap.parse_args()
     main(quick=a.quick, out=a.out, per_class=a.per_class)

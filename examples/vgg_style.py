@@ -1,7 +1,7 @@
 """A VGG-style network (stacks of Conv-Conv-Pool blocks with 'same' padding) on the embedded MNIST, or on
 CIFAR-10 when its archive is already in the dataset cache.
 
-    python examples/vgg_style.py --out figs                  # MNIST, full run (several minutes on 2 cores)
+    python examples/vgg_style.py                            # MNIST, full run (several minutes on 2 cores)
     python examples/vgg_style.py --quick                     # a smoke run (used by the tests)
     python examples/vgg_style.py --dataset cifar10 --out figs  # needs cifar-10-python.tar.gz, see below
 
@@ -30,7 +30,8 @@ validation, seed 0, 2 cores heavily shared with other jobs):
     vgg_test_acc 0.9740   vgg_test_loss 0.0904   (218,490 parameters, 200,832 of them in the first Dense;
     val_accuracy 0.9825 after epoch 8; 73-158 s per epoch on the busy machine, 17.8 min in all)
 
-``--out DIR`` writes history.png, confusion.png and filters_block1.png.
+Figures (in ``figures/vgg_style/``, or ``--out DIR``): history.png, confusion.png and filters_block1.png,
+and report.html (``minidl.viz.report``: click a confusion-matrix cell to see its images).
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ import minidl
 from minidl import layers, models
 from minidl.datasets import cifar10, default_cache_dir
 from minidl.metrics import classification_report, confusion_matrix
+from _common import add_out_argument, announce_figures, figure_dir, write_report
 
 
 def build_vgg(input_shape: tuple[int, int, int], filters: list[int], dense: int, num_classes: int = 10,
@@ -113,19 +115,20 @@ def main(quick: bool = False, out: str | None = None, dataset: str = "mnist", fi
     results = {"vgg_test_loss": float(loss), "vgg_test_acc": float(acc), "vgg_params": float(model.count_params()),
                "vgg_seconds_per_epoch": elapsed / epochs}
 
-    if out:
-        import matplotlib.pyplot as plt
+    out = figure_dir(__file__, out)
+    import matplotlib.pyplot as plt
 
-        from minidl import viz
+    from minidl import viz
 
-        os.makedirs(out, exist_ok=True)
-        first = next(layer for layer in model.layers if layer.name == "block1_conv1")
-        for fig in (viz.plot_history(hist, path=os.path.join(out, "history.png")),
-                    viz.plot_confusion_matrix(cm, class_names=names, title=f"VGG-style, {dataset} test",
-                                              path=os.path.join(out, "confusion.png")),
-                    viz.plot_filters(first.kernel.numpy(), title="block1_conv1 filters",
-                                     path=os.path.join(out, "filters_block1.png"))):
-            plt.close(fig)
+    first = next(layer for layer in model.layers if layer.name == "block1_conv1")
+    for fig in (viz.plot_history(hist, path=os.path.join(out, "history.png")),
+                viz.plot_confusion_matrix(cm, class_names=names, title=f"VGG-style, {dataset} test",
+                                          path=os.path.join(out, "confusion.png")),
+                viz.plot_filters(first.kernel.numpy(), title="block1_conv1 filters",
+                                 path=os.path.join(out, "filters_block1.png"))):
+        plt.close(fig)
+    announce_figures(out)
+    write_report(model, x_test, y_test, out, history=hist, class_names=names, title=f"VGG-style, {dataset} test")
 
     for key, value in results.items():
         print(f"{key:24s} {value:.4f}")
@@ -135,7 +138,7 @@ def main(quick: bool = False, out: str | None = None, dataset: str = "mnist", fi
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 epoch of a narrow net on 256 digits (smoke test)")
-    ap.add_argument("--out", default=None, help="folder to write PNG figures into")
+    add_out_argument(ap, __file__)
     ap.add_argument("--dataset", choices=("mnist", "cifar10"), default="mnist",
                     help="mnist (embedded, default) or cifar10 (must already be in the dataset cache)")
     ap.add_argument("--filters", type=int, nargs="+", default=None,

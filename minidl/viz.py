@@ -589,3 +589,7 @@ def plot_reconstructions(
     axes[0, 0].set_ylabel("original", fontsize=8)
     axes[1, 0].set_ylabel("reconstructed", fontsize=8)
     return _finish(fig, path)
+
+
+# The interactive HTML report lives in its own module (minidl/report.py); re-exported here as minidl.viz.report.
+from .report import report as report  # noqa: E402

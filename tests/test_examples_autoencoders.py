@@ -13,10 +13,18 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import pytest
 
 matplotlib.use("Agg")  # before any script imports pyplot: no display in the tests
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _examples_on_path(monkeypatch):
+    # ``python examples/x.py`` puts examples/ first on sys.path (the scripts import their _common helper
+    # from there); runpy.run_path does not, so the tests do it.
+    monkeypatch.syspath_prepend(str(EXAMPLES))
 
 
 def run_example(script: str, args: list[str], monkeypatch, capsys) -> dict[str, float]:
@@ -123,3 +131,92 @@ def test_roc_auc_rank_formula():
     n, a = rng.integers(0, 5, 30).astype(float), rng.integers(2, 7, 20).astype(float)
     pairs = (a[None, :] > n[:, None]).mean() + 0.5 * (a[None, :] == n[:, None]).mean()
     assert np.isclose(auc(n, a), pairs)
+
+
+def test_tied_autoencoder_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("tied_autoencoder.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    # Parameter counts follow from the architectures: W counted once when tied.
+    assert m["tied_params"] == 784 * 128 + 128 + 784
+    assert m["untied_params"] == 2 * 784 * 128 + 128 + 784
+    assert m["tied_stack_params"] == 784 * 256 + 256 + 256 * 64 + 64 + 256 + 784
+    assert m["tied_stack_decoder_own_params"] == 256 + 784  # the DenseTranspose layers own only biases
+    for kind in ("tied", "untied", "tied_stack", "untied_stack"):
+        assert 0.0 < m[f"{kind}_test_mse"] < 1.0
+    assert_pngs(tmp_path, ["filters_tied.png", "filters_untied.png", "reconstructions.png"])
+
+
+def test_denoising_autoencoder_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("denoising_autoencoder.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    assert 0.05 < m["noisy_input_mse"] < 0.2  # N(0, 0.5^2) clipped to [0, 1] on mostly black digits
+    for kind in ("dense", "conv", "plain"):
+        assert 0.0 < m[f"{kind}_denoised_mse"] < 1.0
+    assert m["conv_params"] < m["dense_params"] / 10
+    assert_pngs(tmp_path, [f"denoise_grid_{k}.png" for k in ("conv", "dense", "plain")])
+
+
+def test_denoising_noise_is_clipped_gaussian():
+    ns = runpy.run_path(str(EXAMPLES / "denoising_autoencoder.py"), run_name="denoising_autoencoder")
+    x = np.full((200, 28, 28, 1), 0.5, np.float32)
+    noisy = ns["add_noise"](x, 0.1, np.random.default_rng(0))
+    assert noisy.dtype == np.float32 and noisy.shape == x.shape
+    assert 0.0 <= noisy.min() and noisy.max() <= 1.0
+    assert abs(float(np.std(noisy - x)) - 0.1) < 0.005  # 0.5 +- 0.1: clipping almost never acts
+    assert (ns["add_noise"](np.zeros_like(x), 1.0, np.random.default_rng(0)) == 0).mean() > 0.45  # half clipped
+
+
+def test_colour_autoencoder_quick_is_labelled_synthetic_without_a_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(tmp_path / "empty"))  # nothing cached: nothing may download
+    monkeypatch.setattr(sys, "argv", ["colour_autoencoder.py", "--quick", "--out", str(tmp_path)])
+    runpy.run_path(str(EXAMPLES / "colour_autoencoder.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "data: SYNTHETIC coloured shapes" in out and "they mean nothing" in out
+    values = dict(line.split() for line in out.splitlines() if line.startswith(("code_floats", "test_mse")))
+    assert float(values["code_floats"]) == 8 * 8 * 16 and 0.0 < float(values["test_mse"]) < 1.0
+    assert_pngs(tmp_path, ["reconstructions.png", "code_channels.png"])
+
+
+def test_colour_autoencoder_full_run_without_a_cache_says_where_to_put_the_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["colour_autoencoder.py"])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_path(str(EXAMPLES / "colour_autoencoder.py"), run_name="__main__")
+    msg = str(exc.value.code)
+    assert "Neither GTSRB nor CIFAR-10 is cached" in msg and str(tmp_path) in msg and "GTSRB-Training_fixed.zip" in msg
+
+
+def test_colour_autoencoder_runs_on_a_cached_gtsrb(tmp_path, monkeypatch, capsys):
+    # A fake GTSRB placed in the cache by hand (as on an offline machine): the lesson uses it, downloads nothing.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        from test_gtsrb import fake_archives
+    finally:
+        sys.path.pop(0)
+    import hashlib
+
+    from minidl.datasets import gtsrb
+
+    cache = tmp_path / "cache"
+    (cache / "gtsrb").mkdir(parents=True)
+    table = {}
+    for key, body in zip(("train", "test", "test_gt"), fake_archives(np.random.default_rng(0))[:3]):
+        name = gtsrb.FILES[key][0][0].rsplit("/", 1)[-1]
+        (cache / "gtsrb" / name).write_bytes(body)
+        table[key] = ([f"http://127.0.0.1:9/{name}"], hashlib.md5(body).hexdigest())  # port 9: nothing there
+    monkeypatch.setattr(gtsrb, "FILES", table)
+    monkeypatch.setenv("MINIDL_DATA_DIR", str(cache))
+    monkeypatch.setattr(sys, "argv", ["colour_autoencoder.py", "--quick", "--out", str(tmp_path / "figs")])
+    runpy.run_path(str(EXAMPLES / "colour_autoencoder.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "data: GTSRB traffic signs (32x32, cropped to the sign); 4 training, 3 test images" in out
+    assert "mean nothing" not in out
+    assert_pngs(tmp_path / "figs", ["reconstructions.png", "code_channels.png"])
+
+
+def test_dec_clustering_quick(tmp_path, monkeypatch, capsys):
+    m = run_example("dec_clustering.py", ["--quick", "--out", str(tmp_path)], monkeypatch, capsys)
+    for key in ("pixels", "pca10", "ae", "dec", "idec"):
+        # 10 clusters, 10 classes: the best matching covers at least 1/10 of the digits.
+        assert 0.1 - 1e-4 <= m[f"{key}_acc"] <= 1.0 and 0.0 <= m[f"{key}_nmi"] <= 1.0, key
+    assert m["pixels_acc"] > 0.3  # raw-pixel KMeans needs no training
+    assert m["seeds"] == 1
+    assert_pngs(tmp_path, ["codes_ae.png", "codes_dec.png", "codes_idec.png", "dec_history.png"])
