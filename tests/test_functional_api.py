@@ -551,3 +551,34 @@ def test_functional_save_refuses_keras_formats(tmp_path):
     with pytest.raises(ValueError, match=r"\.npz"):
         model.save(tmp_path / "m.keras")
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_sublayers_built_on_the_first_call_are_trained_in_the_first_fit():
+    # A custom layer whose sub-layer makes its weights inside the first training step (nothing ran the
+    # layer before fit, since it gives its own compute_output_shape): fit must train them from that step on.
+    from minidl import layers as L
+
+    class Lazy(L.Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.inner = None
+
+        def compute_output_shape(self, input_shape):   # given, so building runs no dummy batch
+            return (input_shape[0], 3)
+
+        def call(self, x, training=False):
+            if self.inner is None:
+                self.inner = L.Dense(3)
+            return self.inner(x)
+
+    minidl.utils.set_random_seed(0)
+    model = minidl.Sequential([minidl.Input((4,)), Lazy()])
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    y = np.ones((16, 3), "float32")
+    kernels = []
+    record = minidl.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: kernels.append(model.layers[0].inner.kernel.numpy().copy()))
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[record])
+    assert len(kernels) == 4 and len(model.get_weights()) == 2
+    assert not np.allclose(kernels[0], kernels[-1])   # the kernel made in step 1 moved in steps 2-4

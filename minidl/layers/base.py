@@ -56,6 +56,11 @@ from .input_spec import assert_input_compatibility
 
 __all__ = ["Layer", "unique_name"]
 
+# How many weights add_weight has created in this process. The trainer caches the trainable weights per
+# fit; a custom layer whose sub-layers build on their first call adds weights during the first step, and
+# a changed count tells the trainer to collect them again (one integer compare per step).
+WEIGHTS_CREATED = [0]
+
 Shape = tuple  # a shape with the batch dimension first, as None: (None, 28, 28, 1)
 
 # ---------------------------------------------------------------------------------------------------- names
@@ -240,6 +245,7 @@ class Layer:
         w = Tensor(data, requires_grad=bool(trainable and self._trainable), name=f"{self.name}/{name}")
         self._own_weights.append(w)
         self._own_trainable.append(bool(trainable))
+        WEIGHTS_CREATED[0] += 1
         if regularizer is not None:
             from .. import regularizers
 

@@ -45,6 +45,7 @@ from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..autograd import Tensor, no_grad
 from ..layers import Activation, Dense, Layer, _ActivationMixin
+from ..layers import base as layers_base
 from ..random import get_rng
 from . import compile_utils
 from .data_checks import _as_x, _as_y, _check_verbose, _positive_int, _take
@@ -312,6 +313,7 @@ class Trainer:
         self._fused_list = self._fused_flags()
         self._fused_now = any(self._fused_list)  # (one output: whether it is fused)
         self._params = self.trainable_weights
+        self._weights_seen = layers_base.WEIGHTS_CREATED[0]
 
     def _batch_tensor(self, xb: np.ndarray) -> Tensor:
         if self._device == "cpu":
@@ -334,6 +336,9 @@ class Trainer:
     def _train_step(self, xbs: list[np.ndarray], ybs: list) -> tuple[float, list[float]]:
         loss, parts, outs = self._loss_parts([self._batch_tensor(a) for a in xbs], ybs, training=True)
         value = loss.item()
+        if layers_base.WEIGHTS_CREATED[0] != self._weights_seen:  # a layer built itself inside this step
+            self._params = self.trainable_weights
+            self._weights_seen = layers_base.WEIGHTS_CREATED[0]
         if math.isfinite(value) and loss.requires_grad:  # no update from a NaN/Inf loss; False when all frozen
             loss.backward()
             self.optimizer.apply_gradients(self._params)
