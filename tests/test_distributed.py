@@ -1,0 +1,135 @@
+"""minidl.distributed: the single-process world here, and 2-rank runs under ``mpiexec`` (the workers in
+tests/distributed_workers/ assert on their own; each run has a hard timeout so a hang fails the test).
+
+Skipped with a reason when mpi4py or mpiexec is missing (install the ``distributed`` extra; ``dev`` pulls it in).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minidl import distributed as dist
+
+WORKERS = Path(__file__).parent / "distributed_workers"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _mpiexec() -> str | None:
+    here = Path(sys.executable).parent / "mpiexec"  # the mpich wheel puts it next to the interpreter
+    return str(here) if here.exists() else shutil.which("mpiexec")
+
+
+def _have_mpi4py() -> bool:
+    try:
+        import importlib.util
+
+        return importlib.util.find_spec("mpi4py") is not None
+    except ImportError:
+        return False
+
+
+needs_mpi = pytest.mark.skipif(
+    _mpiexec() is None or not _have_mpi4py(),
+    reason="mpi4py or mpiexec missing: pip install -e '.[distributed]' (mpi4py and the mpich wheel)")
+
+
+def run_ranks(worker: str, mode: str, timeout: float = 90.0, env: dict | None = None) -> tuple[int, str]:
+    """Runs ``mpiexec -n 2 python worker mode``; returns (exit status, stdout+stderr). A run past ``timeout``
+    is killed with its whole process group and fails the test (a hang is a bug, never a pass)."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), full_env.get("PYTHONPATH", "")])
+    for var in dist._world._LAUNCHER_VARS:  # a test run under mpiexec itself must not leak its rank
+        full_env.pop(var, None)
+    proc = subprocess.Popen([_mpiexec(), "-n", "2", sys.executable, str(WORKERS / worker), mode],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        pytest.fail(f"mpiexec {worker} {mode} did not finish within {timeout} s (a hang):\n{out}")
+    return proc.returncode, out
+
+
+# ------------------------------------------------------------------------------------ single process
+def test_single_process_world_is_a_noop():
+    # pytest is not started by mpiexec: rank 0 of 1, and every collective returns its input unchanged.
+    assert not dist.launched_by_mpi()
+    w = dist.init()
+    assert (w.rank, w.size, w.comm) == (0, 1, None)
+    assert (dist.rank(), dist.size(), dist.is_main(), dist.is_distributed()) == (0, 1, True, False)
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert dist.allreduce_mean([a], weight=5.0, extras=[2.5]) == [2.5]
+    np.testing.assert_array_equal(a, np.arange(6).reshape(2, 3))
+    b = np.ones(3)
+    assert dist.broadcast_arrays([b])[0] is b
+    assert dist.allgather_bytes(b"ab") == [b"ab"]
+    dist.barrier()
+    dp = dist.DataParallel.__new__(dist.DataParallel)
+    dp.rank, dp.size = 0, 1
+    x = np.arange(10)
+    assert dp.shard(x)[0] is x
+
+
+def test_shard_bounds_cover_every_item_once():
+    for n in range(0, 12):
+        for p in range(1, 5):
+            bounds = [dist.shard_bounds(n, r, p) for r in range(p)]
+            assert bounds[0][0] == 0 and bounds[-1][1] == n
+            assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+            sizes = [hi - lo for lo, hi in bounds]
+            assert max(sizes) - min(sizes) <= 1
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(TypeError, match="list or tuple"):
+        dist.allreduce_mean(np.ones(3))
+    with pytest.raises(TypeError, match=r"arrays\[1\] must be floating"):
+        dist.allreduce_mean([np.ones(2), np.ones(2, dtype=np.int64)])
+    with pytest.raises(ValueError, match="weight must be a number >= 0"):
+        dist.allreduce_mean([np.ones(2)], weight=-1.0)
+    with pytest.raises(ValueError, match="timeout must be a positive"):
+        dist.set_timeout(0)
+
+
+# ------------------------------------------------------------------------------------ two ranks
+@needs_mpi
+def test_collectives_two_ranks():
+    rc, out = run_ranks("module_worker.py", "collectives")
+    assert rc == 0 and out.count("OK rank") == 2, out
+
+
+@needs_mpi
+def test_data_parallel_sgd_equals_one_process():
+    # global batch 64 = 32 per rank, averaged gradients: the same weights as one process on batch 64
+    rc, out = run_ranks("module_worker.py", "sgd")
+    assert rc == 0 and out.count("OK rank") == 2, out
+
+
+@needs_mpi
+def test_mismatched_architectures_detected_at_start():
+    rc, out = run_ranks("module_worker.py", "mismatch")
+    assert rc == 0 and out.count("OK rank") == 2, out
+    assert "rank 1 differs from rank 0" in out and '"units": 9' in out, out
+
+
+@needs_mpi
+@pytest.mark.parametrize("how", ["exit", "kill", "raise", "hang"])
+def test_a_failed_rank_ends_the_other_in_bounded_time(how):
+    # rank 1 dies (os._exit / SIGKILL), raises, or hangs at step 3 of 2000 all-reduces; rank 0 must not
+    # finish normally and must not hang (the hard timeout of run_ranks fails the test if it does).
+    rc, out = run_ranks("module_worker.py", how, timeout=60, env={"WORKER_TIMEOUT": "3"})
+    assert rc != 0, out
+    assert "FINISHED" not in out and "OK rank" not in out, out
+    if how == "raise":
+        assert "rank 1 failed on purpose" in out and "MPI_Abort" in out, out
+    if how == "hang":
+        assert "DistributedTimeoutError" in out and "did not complete within 3 s" in out, out
