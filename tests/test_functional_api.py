@@ -452,3 +452,102 @@ def test_same_functional_model_as_keras_predicts_the_same():
     x = rng.standard_normal((4, 6, 6, 2)).astype(np.float32)
     np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), atol=1e-5)
     assert ours.count_params() == theirs.count_params()
+
+
+def test_model_callbacks_freezing_weights_and_checkpoint(tmp_path):
+    from minidl import callbacks
+
+    set_random_seed(7)
+    inp = L.Input((4,))
+    h = L.Dense(4, activation="relu", name="h")(inp)
+    model = Model(inp, L.Dense(1, activation="sigmoid", name="p")(h))
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    assert model._fused()  # sigmoid + BCE: the output layer's logits are used, as in Sequential
+    x = np.random.default_rng(0).random((20, 4)).astype(np.float32)
+    y = (x.sum(1, keepdims=True) > 2).astype(np.float32)
+    path = str(tmp_path / "best.npz")
+    model.fit(x, y, epochs=2, batch_size=5, verbose=0, validation_split=0.2,
+              callbacks=[callbacks.ModelCheckpoint(path), callbacks.EarlyStopping(patience=5)])
+    restored = load_model(path)
+    assert restored.metrics_names == ["loss", "accuracy"]
+    model.get_layer("h").trainable = False
+    frozen = model.get_layer("h").get_weights()
+    assert model.count_params() == 25 and len(model.trainable_weights) == 2
+    model.compile("adam", "binary_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    for a, b in zip(frozen, model.get_layer("h").get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="expects 4 weight array"):
+        model.set_weights(model.get_weights()[:2])
+    with pytest.raises(ValueError, match=r"expects shape \(None, 4\).*got \(None, 3\)"):
+        model.predict(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="has 1 output"):
+        model.compile("sgd", loss=["mse", "mse"])
+
+
+def test_subclassed_model_trains_predicts_and_explains_saving(tmp_path):
+    class TwoLayer(Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = L.Dense(4, activation="relu")
+            self.out = L.Dense(1)
+
+        def call(self, inputs, training=False):
+            return self.out(self.hidden(inputs))
+
+    set_random_seed(0)
+    model = TwoLayer()
+    assert model.name.startswith("two_layer")
+    model.compile("adam", "mse")
+    x = np.random.default_rng(0).random((16, 3)).astype(np.float32)
+    y = x.sum(1, keepdims=True)
+    hist = model.fit(x, y, epochs=3, batch_size=4, verbose=0).history["loss"]
+    assert hist[-1] < hist[0] and model.count_params() == 16 + 5
+    np.testing.assert_allclose(model.predict(x), model.out(model.hidden(Tensor(x))).numpy(), rtol=1e-6)
+    assert "dense" in _summary(model)
+    with pytest.raises(NotImplementedError, match="get_weights"):
+        model.save(tmp_path / "sub.npz")
+    inp = L.Input((3,))
+    wrapped = Model(inp, model(inp))  # a subclassed model is a layer in a functional graph
+    np.testing.assert_allclose(wrapped.predict(x), model.predict(x), rtol=1e-6)
+
+
+def test_custom_layer_in_keras3_style_add_weight_and_input_spec():
+    """The DEC reference's ClusteringLayer, as Keras 3 code writes it: InputSpec, add_weight(shape=..., name=...)."""
+
+    class Clustering(L.Layer):
+        def __init__(self, n_clusters, **kwargs):
+            super().__init__(**kwargs)
+            self.n_clusters = n_clusters
+            self.input_spec = L.InputSpec(ndim=2)
+
+        def build(self, input_shape):
+            self.input_spec = L.InputSpec(dtype="float32", shape=(None, input_shape[1]))
+            self.clusters = self.add_weight(shape=(self.n_clusters, input_shape[1]), initializer="glorot_uniform",
+                                            name="clusters")
+            self.scale = self.add_weight((1,), "ones")
+
+        def call(self, inputs):
+            d = ((inputs.reshape(inputs.shape[0], 1, inputs.shape[1]) - self.clusters) ** 2).sum(axis=2)
+            q = 1.0 / (1.0 + d) * self.scale
+            return q / q.sum(axis=1, keepdims=True)
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], self.n_clusters)
+
+    inp = L.Input((4,))
+    layer = Clustering(3, name="clustering")
+    model = Model(inp, layer(L.Dense(4)(inp)))
+    assert [w.name for w in layer.weights] == ["clustering/clusters", "clustering/weight_1"]
+    p = model.predict(np.random.default_rng(0).random((5, 4)).astype(np.float32))
+    np.testing.assert_allclose(p.sum(1), 1, rtol=1e-6)
+    with pytest.raises(ValueError, match="expected shape"):
+        layer(L.Input((5,)))
+
+
+def test_functional_save_refuses_keras_formats(tmp_path):
+    inp = L.Input((2,))
+    model = Model(inp, L.Dense(1)(inp))
+    with pytest.raises(ValueError, match=r"\.npz"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()

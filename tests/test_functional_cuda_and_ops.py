@@ -66,3 +66,21 @@ def test_functional_model_with_batch_norm_trains_the_same_on_cuda():
     for a, b in zip(cpu.get_weights(), gpu.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(cpu.predict(x), gpu.predict(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not kcuda.is_available(), reason="no CUDA device and no simulator")
+@pytest.mark.parametrize("layer", [L.AveragePooling2D(2), L.AveragePooling2D(3, 2, "same"), L.GlobalMaxPooling2D(),
+                                   L.GlobalAveragePooling2D(), L.Cropping2D(((1, 0), (0, 2))),
+                                   L.ZeroPadding2D(((1, 0), (2, 1)))], ids=lambda l: type(l).__name__)
+def test_pooling_padding_cropping_on_cuda_match_cpu(layer):
+    rng = np.random.default_rng(0)
+    xa = rng.random((2, 5, 5, 2)).astype(np.float32)
+    g = rng.random((2, *layer.compute_output_shape((None, 5, 5, 2))[1:])).astype(np.float32)
+    x = Tensor(xa, requires_grad=True)
+    y = layer(x)
+    (y * Tensor(g)).sum().backward()
+    x2 = Tensor(xa, requires_grad=True)
+    yc = layer(x2.to("cuda"))
+    (yc * Tensor(g).to("cuda")).sum().backward()
+    np.testing.assert_allclose(yc.numpy(), y.numpy(), atol=1e-5)
+    np.testing.assert_allclose(x2.grad, x.grad, atol=1e-5)

@@ -29,7 +29,8 @@ Writing your own layer::
         def call(self, x, training=False):
             return F.relu(x + self.inner(x) * self.scale)
 
-``Residual()`` then works alone (``Residual()(Tensor(x))``) and inside :class:`minidl.models.Sequential`;
+``Residual()`` then works alone (``Residual()(Tensor(x))``), inside :class:`minidl.models.Sequential`, and in
+a functional graph (``Residual()(Input((8,)))`` records a node, see :mod:`minidl.symbolic`);
 :meth:`Layer.compute_output_shape` defaults to running the layer once on a dummy batch, so summaries work
 without overriding it. To save and load a custom layer, give it a :meth:`Layer.get_config` returning its
 constructor arguments and pass ``custom_objects={'Residual': Residual}`` to :func:`minidl.models.load_model`.
@@ -198,21 +199,41 @@ class Layer:
         return out
 
     # -------------------------------------------------------------- weights
-    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
+    def add_weight(self, name: Any = None, shape: Sequence[int] | None = None, initializer: Any = None,
                    trainable: bool = True, dtype: Any = None, regularizer: Any = None) -> Tensor:
         """Creates, registers and returns a weight tensor.
 
+        Both Keras orders are accepted: ``add_weight('kernel', (3, 4), 'zeros')`` (minidl / Keras 2 with
+        name first) and Keras 3's ``add_weight(shape=(3, 4), initializer='zeros', name='kernel')`` or
+        ``add_weight((3, 4), 'zeros')`` (shape first).
+
         Args:
-            name: short name ('kernel', 'bias'); the tensor is named ``'<layer>/<name>'``.
+            name: short name ('kernel', 'bias'); the tensor is named ``'<layer>/<name>'``; default
+                'weight', 'weight_1', ...
             shape: its shape.
-            initializer: a name from :mod:`minidl.initializers` or a callable ``(shape, dtype, rng)``.
+            initializer: a name from :mod:`minidl.initializers` or a callable ``(shape, dtype, rng)``;
+                default 'glorot_uniform'.
             trainable: False for weights the optimizer must never touch (e.g. running statistics).
             dtype: default the layer's dtype.
             regularizer: a :mod:`minidl.regularizers` penalty on this weight, added to the training loss.
 
         Returns:
             A Tensor that requires grad when it (and this layer) is trainable.
+
+        Raises:
+            TypeError: when no shape is given.
         """
+        if name is not None and not isinstance(name, str):  # Keras 3 positional order: shape first
+            name, shape, initializer = None, name, (shape if initializer is None else initializer)
+        if shape is None:
+            raise TypeError(f"layer {self.name!r}: add_weight needs a shape")
+        if isinstance(shape, (int, np.integer)):
+            shape = (int(shape),)
+        if name is None:
+            k = len(self._own_weights)
+            name = "weight" if k == 0 else f"weight_{k}"
+        if initializer is None:
+            initializer = "glorot_uniform"
         init = initializers.get(initializer)
         dt = np.dtype(dtype) if dtype is not None else self.dtype
         data = np.ascontiguousarray(init(tuple(int(s) for s in shape), dt, get_rng()), dtype=dt)

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..functional._boundary import like_device
 from ..kernels.shapes import as_pair
 from .base import Layer, _check_padding, _check_rank, _spatial_out
 from .input_spec import InputSpec
@@ -76,27 +77,41 @@ class AveragePooling2D(Layer):
         pw = max((ow - 1) * sw + kw - w, 0)
         return (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), oh, ow
 
-    def call(self, x, training=False):
-        from ..functional.padding import pad2d
+    def _count(self, h: int, w: int, dtype: Any) -> np.ndarray:
+        """How many image pixels each window covers (all kh * kw under 'valid')."""
+        (kh, kw), (sh, sw) = self.pool_size, self.strides
+        pt, pl, oh, ow = self._pads(h, w)
+        ones = np.pad(np.ones((h, w), dtype=dtype), (pt, pl))
+        count = np.zeros((oh, ow), dtype=dtype)
+        for i in range(kh):
+            for j in range(kw):
+                count += ones[i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+        return count
 
+    def call(self, x, training=False):
         n, h, w, c = x.shape
         (kh, kw), (sh, sw) = self.pool_size, self.strides
         pt, pl, oh, ow = self._pads(h, w)
         padded = any(pt) or any(pl)
-        xp = pad2d(x, (pt, pl)) if padded else x
-        total = None
-        for i in range(kh):
-            for j in range(kw):
-                part = xp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :]
-                total = part if total is None else total + part
+        if not isinstance(x.data, np.ndarray):
+            # On 'cuda': a convolution with the channel-identity window of ones (the conv kernels pad
+            # 'same' the way Keras pools), then the division by each window's pixel count.
+            k = np.zeros((kh, kw, c, c), dtype=x.dtype)
+            k[:, :] = np.eye(c, dtype=x.dtype)
+            total = F.conv2d(x, Tensor(like_device(k, x)), None, self.strides, self.padding)
+        else:
+            from ..functional.padding import pad2d
+
+            xp = pad2d(x, (pt, pl)) if padded else x
+            total = None
+            for i in range(kh):
+                for j in range(kw):
+                    part = xp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :]
+                    total = part if total is None else total + part
         if not padded:
             return total * (1.0 / (kh * kw))
-        ones = np.pad(np.ones((h, w), dtype=x.dtype), (pt, pl))
-        count = np.zeros((oh, ow), dtype=x.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                count += ones[i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-        return total * Tensor((1.0 / count)[None, :, :, None].astype(x.dtype))
+        inv = (1.0 / self._count(h, w, x.dtype))[None, :, :, None].astype(x.dtype)
+        return total * Tensor(like_device(inv, x))
 
     def compute_output_shape(self, input_shape):
         _check_rank(self, input_shape, 4, "image (N, H, W, C)")
@@ -138,7 +153,9 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
     The gradient goes to the maximal pixel."""
 
     def call(self, x, training=False):
-        return x.max(axis=(1, 2), keepdims=self.keepdims)
+        # the max-pooling kernel with one window over the whole image (runs on 'cpu' and 'cuda')
+        out = F.max_pool2d(x, (x.shape[1], x.shape[2]), (1, 1), "valid")
+        return out if self.keepdims else out.reshape(x.shape[0], x.shape[3])
 
 
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D  # Keras aliases

@@ -165,9 +165,9 @@ class Cropping2D(Layer):
         self.cropping = _pairs(cropping, "Cropping2D: cropping")
 
     def call(self, x, training=False):
-        (t, b), (l, r) = self.cropping
-        h, w = x.shape[1], x.shape[2]
-        return x[:, t:h - b, l:w - r, :]
+        from ..functional.padding import crop2d
+
+        return crop2d(x, self.cropping)
 
     def compute_output_shape(self, input_shape):
         _check_rank(self, input_shape, 4, "image (N, H, W, C)")

@@ -4,6 +4,9 @@
 - :mod:`~minidl.models.functional`: :class:`Model`, a graph of layers (Keras's functional API).
 - :mod:`~minidl.models.trainer`: :class:`~minidl.models.trainer.Trainer`, the one training loop (compile / fit /
   evaluate / predict / train_on_batch / test_on_batch) every model class shares.
+- :mod:`~minidl.models.compile_utils`, :mod:`~minidl.models.data_checks`: what ``compile`` makes of its
+  arguments per output, and the per-call checks of ``fit`` / ``evaluate`` / ``predict``.
+- :mod:`~minidl.models.graph`: the order a functional model runs its nodes in (Keras's ``map_graph``).
 - :mod:`~minidl.models.summary`: ``model.summary()``.
 - :mod:`~minidl.models.saving`: ``model.save(path)`` and :func:`load_model`.
 

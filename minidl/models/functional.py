@@ -28,148 +28,30 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import layers as layers_module
-from ..autograd import Tensor
+from ..autograd import Tensor, no_grad
 from ..layers import InputLayer, Layer, _ActivationMixin, _shape_str, unique_name
-from ..symbolic import KerasTensor, Node, flatten, map_structure, pack_like
+from ..symbolic import KerasTensor, flatten, map_structure, pack_like
 from . import saving
 from . import summary as summary_module
+from .graph import _check_struct, _clone_from, _map_graph, _node_of
 from .trainer import Trainer, _tree
 
 __all__ = ["Model"]
 
 
-def _check_struct(struct: Any, what: str) -> list[KerasTensor]:
-    flat = flatten(struct)
-    if not flat:
-        raise ValueError(f"Model: {what} is empty; pass the KerasTensor(s) from Input(...) / the layers")
-    for t in flat:
-        if not isinstance(t, KerasTensor):
-            raise TypeError(f"Model: every entry of {what} must be a KerasTensor (from Input(...) or a layer called "
-                            f"on one), got {type(t).__name__}: {t!r}")
-    if len({id(t) for t in flat}) != len(flat):
-        raise ValueError(f"Model: {what} holds the same tensor twice: {[t.name for t in flat]}")
-    return flat
+def _snake(name: str) -> str:
+    from ..layers.base import _snake_case
 
-
-def _node_of(t: KerasTensor) -> Node:
-    layer, i, _ = t._keras_history
-    return layer._inbound_nodes[i]
-
-
-def _map_graph(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[list[Node], list[Layer], dict]:
-    """(nodes to run in order, layers in Keras's order, node depths) of the graph from inputs to outputs.
-
-    Raises:
-        ValueError: when an output needs an Input that is not among ``inputs`` (naming it), when an input
-            does not reach any output, or when two layers share a name.
-    """
-    input_ids = {id(t) for t in inputs}
-    finished: set[int] = set()
-    order: list[Node] = []  # post-order: every node after the nodes it depends on
-    layer_index: dict[int, int] = {}
-    layers_by_id: dict[int, Layer] = {}
-    for out in outputs:
-        stack: list[tuple[KerasTensor, bool, Any]] = [(out, False, None)]
-        while stack:
-            tensor, expanded, consumer = stack.pop()
-            if tensor._keras_history is None:
-                raise ValueError(f"Model: {tensor!r} was not produced by Input(...) or a layer")
-            node = _node_of(tensor)
-            if expanded:
-                finished.add(id(node))
-                order.append(node)
-                continue
-            if id(node) in finished:
-                continue
-            layer = node.layer
-            if id(layer) not in layer_index:
-                layer_index[id(layer)] = len(layer_index)
-                layers_by_id[id(layer)] = layer
-            is_input = id(tensor) in input_ids
-            if node.is_input and not is_input:
-                given = ", ".join(repr(t.name) for t in inputs)
-                needed_by = f" needed by layer {consumer.name!r}" if consumer is not None else ""
-                raise ValueError(
-                    f"Graph disconnected: cannot obtain the value of tensor {tensor.name!r} (the Input "
-                    f"{layer.name!r}, shape {_shape_str(tensor.shape)}){needed_by}: it is not among the "
-                    f"model's inputs [{given}]; add it to inputs=")
-            stack.append((tensor, True, consumer))
-            if not is_input:
-                for t in reversed(node.input_tensors):
-                    stack.append((t, False, layer))
-    # Depths, as Keras: a node is deeper than every node that consumes its outputs.
-    node_depth: dict[int, int] = {}
-    layer_depth: dict[int, int] = {}
-    for node in reversed(order):
-        d = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
-        layer_depth[id(node.layer)] = d
-        node_depth[id(node)] = d
-        for parent in node.parent_nodes:
-            node_depth[id(parent)] = max(d + 1, node_depth.get(id(parent), 0))
-    used = {id(t) for node in order for t in node.output_tensors}
-    for t in inputs:
-        if id(t) not in used:
-            raise ValueError(f"Model: the input {t.name!r} (shape {_shape_str(t.shape)}) is not connected to any "
-                             f"output: no output depends on it; remove it from inputs= or use it")
-    position = {id(n): i for i, n in enumerate(order)}
-    nodes = sorted(order, key=lambda n: (-node_depth[id(n)], position[id(n)]))
-    layers = sorted(layers_by_id.values(), key=lambda l: (-layer_depth[id(l)], layer_index[id(l)]))
-    names: dict[str, Layer] = {}
-    for l in layers:
-        if l.name in names and names[l.name] is not l:
-            raise ValueError(f"Model: the name {l.name!r} is used by two layers ({type(names[l.name]).__name__} and "
-                             f"{type(l).__name__}); all layer names in a model must be unique: pass name= to one")
-        names[l.name] = l
-    return [n for n in nodes if not n.is_input], layers, node_depth
-
-
-def _clone_from(inputs: Any, outputs: Any) -> tuple[Any, Any]:
-    """Inputs that are not Input tensors (``Model(encoded, decoded)``): new Inputs of the same shapes, and the
-    layers between them and the outputs called again on them (shared layers, new nodes), as Keras does."""
-    flat_in = flatten(inputs)
-    new_in = {}
-    for t in flat_in:
-        if isinstance(t._keras_history[0], InputLayer):
-            new_in[id(t)] = t
-        else:
-            new_in[id(t)] = InputLayer(shape=t.shape[1:], dtype=t.dtype, name=unique_name("input_layer")).output
-    mapping = dict(new_in)
-    # the nodes between the given inputs and the outputs, in dependency order (iterative post-order)
-    input_ids = {id(t) for t in flat_in}
-    order, seen = [], set()
-    for out in flatten(outputs):
-        stack = [(out, False)]
-        while stack:
-            t, expanded = stack.pop()
-            if id(t) in input_ids:
-                continue
-            node = _node_of(t)
-            if expanded:
-                if id(node) not in seen:
-                    seen.add(id(node))
-                    order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            stack.append((t, True))
-            for s in reversed(node.input_tensors):
-                stack.append((s, False))
-    for node in order:
-        if node.is_input:
-            for t in node.output_tensors:
-                mapping.setdefault(id(t), t)
-            continue
-        args, kwargs = map_structure(lambda v: mapping.get(id(v), v) if isinstance(v, KerasTensor) else v,
-                                     (list(node.args), dict(node.kwargs)))
-        out = node.layer(*args, **kwargs)
-        for old, new in zip(node.output_tensors, flatten(out)):
-            mapping[id(old)] = new
-    remap = lambda v: mapping[id(v)]  # noqa: E731
-    return map_structure(remap, inputs), map_structure(remap, outputs)
+    return _snake_case(name)
 
 
 class Model(Trainer, Layer):
     """A model made of a graph of layers: ``Model(inputs, outputs)``.
+
+    Subclassing works as in Keras too: ``class MyModel(Model)`` with layers set in ``__init__`` (after
+    ``super().__init__()``) and a ``call(inputs, training=False)``; such a model is built on its first batch,
+    trains, evaluates and predicts like the others (one input, one output), and saves its weights through
+    ``get_weights`` / ``set_weights`` (its architecture is Python code, so ``save`` refuses).
 
     Args:
         inputs: a KerasTensor from :func:`~minidl.layers.Input`, or a list / dict of them. Tensors computed
@@ -185,9 +67,16 @@ class Model(Trainer, Layer):
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, trainable: bool = True,
                  **kwargs: Any) -> None:
+        if inputs is None and outputs is None and type(self).call is not Model.call:
+            # A subclassed model (class MyModel(Model) with its own call): a layer with the trainer.
+            object.__setattr__(self, "_subclassed", True)
+            Layer.__init__(self, name=name if name is not None else unique_name(_snake(type(self).__name__)),
+                           trainable=trainable, **kwargs)
+            self._init_trainer()
+            return
         if inputs is None or outputs is None:
             raise TypeError("Model(inputs, outputs): both are required (the functional API); for a stack of layers "
-                            "use Sequential([...])")
+                            "use Sequential([...]), or subclass Model and define call()")
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         if isinstance(outputs, tuple):
@@ -231,33 +120,49 @@ class Model(Trainer, Layer):
         return [t.shape for t in flatten(struct)]
 
     # -------------------------------------------------------------- structure
+    _subclassed = False
+
     def _sublayers(self) -> list[Layer]:
+        if self._subclassed:
+            return Layer._sublayers(self)
         return [l for l in self._layers if not isinstance(l, InputLayer)]
 
     @property
     def layers(self) -> list[Layer]:
         """Every layer of the graph, InputLayers included, in Keras's order (by decreasing depth)."""
+        if self._subclassed:
+            return self._sublayers()
         return list(self._layers)
+
+    def _no_graph(self, what: str) -> None:
+        if self._subclassed:
+            raise AttributeError(f"model {self.name!r} is a subclassed model: it has no symbolic {what}")
 
     @property
     def inputs(self) -> list[KerasTensor]:
+        self._no_graph("inputs")
         return list(self._flat_inputs)
 
     @property
     def outputs(self) -> list[KerasTensor]:
+        self._no_graph("outputs")
         return list(self._flat_outputs)
 
     @property
     def input(self) -> Any:
         """The input KerasTensor(s), as given (a tensor, list or dict)."""
+        self._no_graph("input")
         return self._inputs_struct
 
     @property
     def output(self) -> Any:
+        self._no_graph("output")
         return self._outputs_struct
 
     @property
     def input_names(self) -> list[str]:
+        if self._subclassed:
+            return ["input"]
         if isinstance(self._inputs_struct, dict):
             return sorted(self._inputs_struct)
         return [t._keras_history[0].name for t in self._flat_inputs]
@@ -265,6 +170,8 @@ class Model(Trainer, Layer):
     @property
     def output_names(self) -> list[str]:
         """Keys of dict outputs, else the names of the layers producing the outputs (Keras 3)."""
+        if self._subclassed:
+            return ["output"]
         if isinstance(self._outputs_struct, dict):
             return sorted(self._outputs_struct)
         names = [t._keras_history[0].name for t in self._flat_outputs]
@@ -324,6 +231,8 @@ class Model(Trainer, Layer):
         return pack_like(self._outputs_struct, self._run_graph(flat, training))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        if self._subclassed:
+            return Layer.compute_output_shape(self, input_shape)
         mine = [t.shape for t in self._flat_inputs]
         given = _flat_shapes(input_shape)
         if len(given) != len(mine) or any(
@@ -335,20 +244,24 @@ class Model(Trainer, Layer):
 
     # -------------------------------------------------------------- hooks of the trainer
     def _n_inputs(self) -> int:
-        return len(self._flat_inputs)
+        return 1 if self._subclassed else len(self._flat_inputs)
 
     def _n_outputs(self) -> int:
-        return len(self._flat_outputs)
+        return 1 if self._subclassed else len(self._flat_outputs)
 
     def _input_shapes(self) -> list[tuple]:
         return [t.shape for t in self._flat_inputs]
 
     def _output_shapes(self) -> list[tuple]:
+        if self._subclassed:
+            return [self.output_shape]
         return [t.shape for t in self._flat_outputs]
 
     def _output_layers(self) -> list[Layer | None]:
         """Per output, the layer whose pre-activation can stand for it (None when it cannot: the output is
         also used inside the graph, or comes from a layer called with several inputs)."""
+        if self._subclassed:
+            return [None]
         out: list[Layer | None] = []
         seen: set[int] = set()
         for t in self._flat_outputs:
@@ -362,6 +275,14 @@ class Model(Trainer, Layer):
         return out
 
     def _check_inputs(self, xs: list[np.ndarray], what: str = "x") -> list[tuple]:
+        if self._subclassed:
+            if not self.built:  # built on its first batch, as Keras builds subclassed models
+                with no_grad():
+                    self(Tensor(xs[0][:1]))
+            elif self.input_shape is not None and tuple(self.input_shape[1:]) != tuple(xs[0].shape[1:]):
+                raise ValueError(f"{what}: model {self.name!r} was built for inputs of shape "
+                                 f"{_shape_str(self.input_shape)}, got {_shape_str((None, *xs[0].shape[1:]))}")
+            return [self.output_shape]
         for i, (a, t) in enumerate(zip(xs, self._flat_inputs)):
             want, got = t.shape, (None, *a.shape[1:])
             if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want[1:], got[1:])):
@@ -375,9 +296,15 @@ class Model(Trainer, Layer):
         return shapes[0] if len(shapes) == 1 else shapes
 
     def _pack_outputs(self, flat: list) -> Any:
+        if self._subclassed:
+            return flat[0]
         return pack_like(self._outputs_struct, flat)
 
     def _forward_all(self, xs: list[Tensor], training: bool, logits: Sequence[bool]) -> list[Tensor]:
+        if self._subclassed:
+            out = self._call_with_training(xs[0], (), {}, training)
+            self.losses = [t for layer in _tree(self._sublayers()) for t in layer.losses]
+            return [out]
         return self._run_graph(xs, training, logits)
 
     def _all_layers(self) -> list[Layer]:
@@ -387,6 +314,9 @@ class Model(Trainer, Layer):
     def summary(self, print_fn: Callable[[str], Any] = print, line_length: int | None = None) -> None:
         """Prints Keras's table: layer (type), output shape, parameter count and, for a graph that is not a
         simple chain, the "Connected to" column (``layer[node][tensor]`` of each input)."""
+        if self._subclassed and not self.built:
+            raise ValueError(f"model {self.name!r} (subclassed) has not yet been built: call it on a batch of data "
+                             "or fit it first")
         summary_module.print_summary(self, print_fn, line_length)
 
     def _local_nodes(self) -> dict[int, tuple[str, int]]:
@@ -402,6 +332,11 @@ class Model(Trainer, Layer):
         return out
 
     def get_config(self) -> dict[str, Any]:
+        if self._subclassed:
+            raise NotImplementedError(
+                f"model {self.name!r} is a subclassed model: its architecture is Python code, which minidl does not "
+                "save; save its weights with get_weights() (np.savez) and rebuild it with your class and "
+                "set_weights(), or build it with the functional API to save it whole")
         local = self._local_nodes()
 
         def ref(t: KerasTensor) -> dict[str, Any]:

@@ -80,8 +80,13 @@ def save_model(model: Any, filepath: Any) -> None:
     weights in :attr:`~minidl.layers.Layer.weights` order, and, when compiled, the optimizer (config and
     state), the loss and the metric names. See :meth:`minidl.models.Sequential.save`."""
     path = os.fspath(filepath)
+    from .weights_file import check_extension
+
+    check_extension(filepath, "save")  # every model class: Keras's .keras / .h5 names are refused clearly
     if not model.built:
         raise ValueError(f"save: model {model.name!r} is not built yet (no weights); build or fit it first")
+    if getattr(model, "_subclassed", False):
+        model.get_config()  # raises, saying what to do instead
     class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
     header: dict[str, Any] = {"format": _FORMAT, "version": _FORMAT_VERSION, "class_name": class_name,
                               "config": model.get_config()}

@@ -60,7 +60,10 @@ def print_summary(model: Any, print_fn: Callable[[str], Any] = print, line_lengt
 
     Parameter counts are Keras's: every weight once (shared layers too), trainable or not.
     """
-    if hasattr(model, "_nodes"):
+    if getattr(model, "_subclassed", False):  # no graph: each layer with the shape it was built for
+        rows, chain = [(f"{l.name} ({type(l).__name__})", _shape_str(l.output_shape) if l.built and
+                        isinstance(l.output_shape, tuple) else "?", str(l.count_params())) for l in model.layers], True
+    elif hasattr(model, "_nodes"):
         rows, chain = _graph_rows(model)
     else:
         rows, chain = [], True

@@ -30,8 +30,6 @@ What ``fit`` does, and why:
 """
 from __future__ import annotations
 
-from __future__ import annotations
-
 import math
 import time
 import warnings
@@ -48,65 +46,10 @@ from .. import optimizers as optimizers_module
 from ..autograd import Tensor, no_grad
 from ..layers import Activation, Dense, Layer, _ActivationMixin
 from ..random import get_rng
+from . import compile_utils
+from .data_checks import _as_x, _as_y, _check_verbose, _positive_int, _take
 
 __all__ = ["Trainer"]
-
-
-# ---------------------------------------------------------------------------------------------------- checks
-def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _as_x(x: Any, what: str = "x") -> np.ndarray:
-    """x as a C-contiguous float32 array, checked once per call (not per batch)."""
-    if isinstance(x, Tensor):
-        x = x.numpy()
-    if isinstance(x, (list, tuple)) and x and all(isinstance(a, np.ndarray) for a in x) and len(x) != 1 \
-            and any(a.shape != x[0].shape for a in x):
-        raise TypeError(f"{what}: a list of arrays (several inputs) is not supported by Sequential; pass one array")
-    try:
-        a = np.asarray(x)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"{what} must be a numeric array, got {type(x).__name__} ({e})") from None
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must be numeric, got dtype {a.dtype} ({type(x).__name__})")
-    if a.ndim == 0:
-        raise ValueError(f"{what} must have a batch dimension, got a scalar")
-    if a.shape[0] == 0:
-        raise ValueError(f"{what} is empty (0 samples)")
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    if not np.isfinite(a).all():
-        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-        raise ValueError(f"{what} contains {bad} NaN or Inf value(s) (after conversion to float32); clean or "
-                         f"impute them before training")
-    return a
-
-
-def _as_y(y: Any, n: int, what: str = "y") -> np.ndarray:
-    if y is None:
-        raise ValueError(f"{what} is missing: fit/evaluate need targets")
-    if isinstance(y, Tensor):
-        y = y.numpy()
-    a = np.asarray(y)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must be numeric, got dtype {a.dtype}")
-    if a.ndim == 0:
-        raise ValueError(f"{what} must have a batch dimension, got a scalar")
-    if len(a) != n:
-        raise ValueError(f"x and {what} have different lengths: {n} samples in x, {len(a)} in {what}")
-    if a.dtype.kind == "f":
-        a = np.ascontiguousarray(a, dtype=np.float32)  # cast once; the losses cast to the output dtype
-    return a
-
-
-def _check_verbose(verbose: Any) -> int:
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
-    return int(verbose)
 
 
 def _tree(layers: Sequence[Layer]) -> list[Layer]:
@@ -201,44 +144,11 @@ class Trainer:
                 unchanged then.
         """
         opt = optimizers_module.get(optimizer)
-        names = self._output_names_for_compile()
-        n = len(names)
-        per_loss = self._per_output(loss, names, "loss", single_ok=True)
-        loss_objs = [losses_module.get(l) if l is not None else None for l in per_loss]
-        if loss is not None and all(l is None for l in loss_objs):
-            raise ValueError(f"loss: no output gets a loss; the outputs are {names}")
-        weights = self._per_output(loss_weights, names, "loss_weights", single_ok=False, default=1.0)
-        for w in weights:
-            if isinstance(w, bool) or not isinstance(w, (int, float, np.floating)) or not math.isfinite(w):
-                raise ValueError(f"loss_weights must be finite numbers, got {loss_weights!r}")
-        if n == 1:
-            if metrics is None:
-                metrics = []
-            elif isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
-                metrics = [metrics]
-            elif isinstance(metrics, dict):
-                metrics = self._per_output(metrics, names, "metrics", single_ok=False, default=[])[0]
-                metrics = [metrics] if isinstance(metrics, str) or callable(metrics) else list(metrics)
-            per_metrics = [list(metrics)]
-        elif metrics is None:
-            per_metrics = [[] for _ in names]
-        elif isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and len(metrics) == n
-                                           and all(m is None or isinstance(m, (list, tuple)) for m in metrics)):
-            per_metrics = self._per_output(metrics, names, "metrics", single_ok=False, default=[])
-            per_metrics = [[] if m is None else ([m] if isinstance(m, str) or callable(m) else list(m))
-                           for m in per_metrics]
-        else:
-            raise ValueError(f"metrics: a model with {n} outputs ({', '.join(names)}) takes a dict "
-                             "{output_name: metrics} or a list of lists (one per output), got {metrics!r}")
-        mets = [[metrics_module.get(m, loss_objs[i] or losses_module.get("mse")) for m in ms]
-                for i, ms in enumerate(per_metrics)]
-        for i, ms in enumerate(mets):
-            mnames = [m.name for m in ms]
-            if len(set(mnames)) != len(mnames) or "loss" in mnames:
-                raise ValueError(f"metric names must be unique and differ from 'loss', got {mnames}")
+        loss_objs, weights, mets = compile_utils.resolve(self._output_names_for_compile(), loss, loss_weights,
+                                                         metrics)
         self.optimizer = opt
-        self._output_losses, self._loss_weights, self._output_metrics = loss_objs, [float(w) for w in weights], mets
-        self.loss = loss_objs[0] if n == 1 else (loss_objs if loss is not None else None)
+        self._output_losses, self._loss_weights, self._output_metrics = loss_objs, weights, mets
+        self.loss = loss_objs[0] if len(loss_objs) == 1 else (loss_objs if loss is not None else None)
         self.metrics = [m for ms in mets for m in ms]
         if self._device != "cpu":
             from ..device import move_model
@@ -247,27 +157,6 @@ class Trainer:
 
     def _output_names_for_compile(self) -> list[str]:
         return list(self.output_names)
-
-    @staticmethod
-    def _per_output(value: Any, names: list[str], what: str, single_ok: bool, default: Any = None) -> list:
-        """``value`` spread over the outputs: the same for all, a list (one per output) or a dict by name."""
-        n = len(names)
-        if value is None:
-            return [default] * n
-        if isinstance(value, dict):
-            unknown = [k for k in value if k not in names]
-            if unknown:
-                raise ValueError(f"{what}: unknown output name(s) {unknown}; the model's outputs are {names}")
-            return [value.get(k, default) for k in names]
-        if isinstance(value, (list, tuple)) and not (what == "metrics" and n == 1):
-            if len(value) != n:
-                raise ValueError(f"{what}: the model has {n} output(s) ({', '.join(names)}), but {what} is a list of "
-                                 f"{len(value)}; give one entry per output, or a dict keyed by output name")
-            return list(value)
-        if n == 1 or single_ok:
-            return [value] * n
-        raise ValueError(f"{what}: the model has {n} outputs ({', '.join(names)}); give a list (one per output) or "
-                         "a dict keyed by output name")
 
     @property
     def metrics_names(self) -> list[str]:
@@ -725,7 +614,3 @@ class Trainer:
                     return layer
             raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in layers]}.")
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
-
-
-def _take(a: np.ndarray | None, idx: Any) -> np.ndarray | None:
-    return None if a is None else a[idx]
