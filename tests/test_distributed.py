@@ -40,14 +40,15 @@ needs_mpi = pytest.mark.skipif(
     reason="mpi4py or mpiexec missing: pip install -e '.[distributed]' (mpi4py and the mpich wheel)")
 
 
-def run_ranks(worker: str, mode: str, timeout: float = 90.0, env: dict | None = None) -> tuple[int, str]:
+def run_ranks(worker: str, mode: str, timeout: float = 90.0, env: dict | None = None,
+              extra_args: list[str] = ()) -> tuple[int, str]:
     """Runs ``mpiexec -n 2 python worker mode``; returns (exit status, stdout+stderr). A run past ``timeout``
     is killed with its whole process group and fails the test (a hang is a bug, never a pass)."""
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), full_env.get("PYTHONPATH", "")])
     for var in dist._world._LAUNCHER_VARS:  # a test run under mpiexec itself must not leak its rank
         full_env.pop(var, None)
-    proc = subprocess.Popen([_mpiexec(), "-n", "2", sys.executable, str(WORKERS / worker), mode],
+    proc = subprocess.Popen([_mpiexec(), "-n", "2", sys.executable, str(WORKERS / worker), mode, *extra_args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
                             start_new_session=True)
     try:
@@ -133,3 +134,43 @@ def test_a_failed_rank_ends_the_other_in_bounded_time(how):
         assert "rank 1 failed on purpose" in out and "MPI_Abort" in out, out
     if how == "hang":
         assert "DistributedTimeoutError" in out and "did not complete within 3 s" in out, out
+
+
+# ------------------------------------------------------------------------------------ the trainer hook
+def test_fit_distributed_in_one_process_is_plain_fit():
+    from minidl import Sequential, layers, optimizers, random
+
+    def run(distributed):
+        random.seed(3)
+        model = Sequential([layers.Input((4,)), layers.Dense(5, activation="relu"), layers.Dense(2)])
+        model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+        x = np.linspace(-1, 1, 40 * 4, dtype=np.float32).reshape(40, 4)
+        y = np.stack([x.sum(1), x[:, 0]], 1)
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False, distributed=distributed)
+        return model.get_weights(), model.evaluate(x, y, verbose=0, distributed=distributed), \
+            model.predict(x, distributed=distributed)
+
+    (w1, e1, p1), (w2, e2, p2) = run(False), run(True)
+    assert all(np.array_equal(a, b) for a, b in zip(w1, w2)) and e1 == e2 and np.array_equal(p1, p2)
+
+
+def test_distributed_argument_is_checked():
+    from minidl import Sequential, layers
+
+    model = Sequential([layers.Input((2,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((4, 2), np.float32)
+    with pytest.raises(TypeError, match="distributed must be True or False"):
+        model.fit(x, np.zeros((4, 1), np.float32), verbose=0, distributed="yes")
+    with pytest.raises(TypeError, match="distributed must be True or False"):
+        model.predict(x, distributed=1)
+
+
+@needs_mpi
+def test_fit_evaluate_predict_two_ranks_equal_one_process(tmp_path):
+    # Sequential and functional, Adam, global batch 64 (the last one 37 = 19 + 18), shuffle=False, 2 epochs,
+    # validation: weights, History (loss, accuracy, val_*), evaluate and predict equal one process to 1e-5;
+    # the CSVLogger writes on rank 0 only.
+    rc, out = run_ranks("fit_worker.py", "fit", timeout=180, extra_args=[str(tmp_path)])
+    assert rc == 0 and out.count("OK rank") == 2, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_functional_rank0.csv", "_sequential_rank0.csv"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -246,29 +247,55 @@ class DataParallel:
 
                 w.data = to_device(h, "cuda")
 
-    def evaluate(self, evaluate_fn: Callable[[np.ndarray, np.ndarray], Sequence[float]], x: np.ndarray,
-                 y: np.ndarray) -> list[float]:
-        """Runs ``evaluate_fn(x_shard, y_shard) -> [loss, *metrics]`` (sample means) on this rank's
-        contiguous shard and returns the means over all samples, the same on every rank."""
+    # ---- the hooks of Trainer.fit / evaluate / predict (distributed=True)
+    def train_step(self, model: Any, xbs: list[np.ndarray], ybs: list) -> tuple[float, list[float]]:
+        """One data-parallel step of ``model`` (a compiled Trainer) on the GLOBAL batch ``xbs`` / ``ybs``:
+        this rank's shard forward and backward, gradients averaged weighted by shard size, the same
+        optimizer step on every rank. Returns ``(loss, metrics_names values)``, means over the global
+        batch, identical on every rank (a NaN loss on any rank skips the update everywhere)."""
         if self.size == 1:
-            return list(evaluate_fn(x, y))
-        xs, ys = self.shard(x, y)
-        if len(xs) == 0:  # more ranks than samples: this rank contributes nothing, but takes part
-            n_values = len(getattr(self.model, "metrics", []) or []) + 1
-            return allreduce_mean([], weight=0.0, extras=[0.0] * n_values)
-        return allreduce_mean([], weight=float(len(xs)), extras=list(evaluate_fn(xs, ys)))
+            return model._train_step(xbs, ybs)
+        lo, hi = shard_bounds(len(xbs[0]), self.rank, self.size)
+        xs, ys = [a[lo:hi] for a in xbs], [None if a is None else a[lo:hi] for a in ybs]
+        params = model._params
+        n_values = len(model.metrics_names)
+        if hi > lo:
+            loss, parts, outs = model._loss_parts([model._batch_tensor(a) for a in xs], ys, training=True)
+            value = loss.item()
+            if math.isfinite(value) and loss.requires_grad:
+                loss.backward()
+            values = model._step_values(value, parts, ys, outs)
+        else:  # more ranks than samples in this (last) batch: this rank adds nothing but takes part
+            values = [0.0] * n_values
+        total, rest = self.reduce_step(params, hi - lo, values[0], values[1:])
+        if math.isfinite(total) and params:
+            model.optimizer.apply_gradients(params)
+        for p in params:
+            p.grad = None
+        return total, [total, *rest]
 
-    def predict(self, predict_fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
-        """Runs ``predict_fn`` on this rank's shard of ``x`` and gathers the outputs, in order, on every rank."""
+    def evaluate_arrays(self, model: Any, xs: list[np.ndarray], ys: list, batch_size: int) -> list[float]:
+        """``model._evaluate_arrays`` on this rank's shard, averaged over the ranks weighted by shard
+        size: the means over all samples, identical on every rank."""
         if self.size == 1:
-            return predict_fn(x)
-        (xs,) = self.shard(x)
-        out = np.asarray(predict_fn(xs)) if len(xs) else None
-        # A rank with no rows still needs the trailing shape and dtype: take them from rank 0's output.
-        if out is None:
-            probe = np.asarray(predict_fn(x[:1]))
-            out = np.empty((0, *probe.shape[1:]), dtype=probe.dtype)
-        return allgather_arrays(out, "DataParallel.predict")
+            return model._evaluate_arrays(xs, ys, batch_size)
+        lo, hi = shard_bounds(len(xs[0]), self.rank, self.size)
+        if hi > lo:
+            local = model._evaluate_arrays([a[lo:hi] for a in xs], [None if a is None else a[lo:hi] for a in ys],
+                                           batch_size)
+        else:
+            local = [0.0] * len(model.metrics_names)
+        return allreduce_mean([], weight=float(hi - lo), extras=local)
+
+    def predict_arrays(self, predict_fn: Callable[[list[np.ndarray]], list[np.ndarray]],
+                       xs: list[np.ndarray]) -> list[np.ndarray]:
+        """``predict_fn(inputs) -> outputs`` on this rank's shard; every output gathered in order on every rank."""
+        if self.size == 1:
+            return predict_fn(xs)
+        lo, hi = shard_bounds(len(xs[0]), self.rank, self.size)
+        # A rank with no rows still needs each output's trailing shape and dtype: run one row, keep none.
+        outs = predict_fn([a[lo:hi] for a in xs]) if hi > lo else [o[:0] for o in predict_fn([a[:1] for a in xs])]
+        return [allgather_arrays(np.asarray(o), "predict (gathering the outputs)") for o in outs]
 
     # ---- what only rank 0 does
     def callbacks(self, callbacks: Sequence[Any]) -> list[Any]:
