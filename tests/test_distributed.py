@@ -170,7 +170,9 @@ def test_distributed_argument_is_checked():
 def test_fit_evaluate_predict_two_ranks_equal_one_process(tmp_path):
     # Sequential and functional, Adam, global batch 64 (the last one 37 = 19 + 18), shuffle=False, 2 epochs,
     # validation: weights, History (loss, accuracy, val_*), evaluate and predict equal one process to 1e-5;
-    # the CSVLogger writes on rank 0 only.
+    # the CSVLogger, save and save_weights write on rank 0 only.
     rc, out = run_ranks("fit_worker.py", "fit", timeout=180, extra_args=[str(tmp_path)])
     assert rc == 0 and out.count("OK rank") == 2, out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["_functional_rank0.csv", "_sequential_rank0.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "_functional_model_rank0.npz", "_functional_rank0.csv", "_functional_weights_rank0.npz",
+        "_sequential_model_rank0.npz", "_sequential_rank0.csv", "_sequential_weights_rank0.npz"]

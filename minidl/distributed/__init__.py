@@ -6,11 +6,11 @@ Install the extra (``pip install -e ".[distributed]"``: mpi4py and the ``mpich``
 
     from minidl import distributed as dist
     dist.init()                               # rank 0 / size 1 when not started by mpiexec
-    dp = dist.DataParallel(model)             # same model on every rank; rank 0's weights broadcast
-    xb, yb = dp.shard(x_batch, y_batch)       # this rank's part of the GLOBAL batch
-    ... forward, loss.backward() on (xb, yb) ...
-    loss, _ = dp.reduce_step(params, len(xb), loss.item())   # gradients averaged over the ranks
-    ... the optimizer step, identical on every rank ...
+    model.fit(x, y, batch_size=128, distributed=True)   # 128 = the GLOBAL batch, 64 per rank on 2 ranks
+    print(model.evaluate(x_test, y_test, distributed=True))  # every rank must call it (a collective)
+    model.save("model.npz")                   # writes on rank 0 only
+
+``examples/distributed_mnist.py`` is a whole script; docs/distributed.md explains the math.
 
 The pieces, usable on their own (e.g. in a hand-written training loop):
 
@@ -30,13 +30,13 @@ from __future__ import annotations
 from ._world import (
     DistributedError, DistributedTimeoutError, World, allgather_arrays, allgather_bytes, allreduce_mean,
     allreduce_sum, barrier, broadcast_arrays, get_timeout, init, is_distributed, is_initialized, is_main,
-    launched_by_mpi, rank, set_timeout, shard_bounds, size,
+    launched_by_mpi, rank, set_timeout, shard_bounds, size, writes_files,
 )
 from .training import DataParallel, broadcast_weights, check_same_data, check_same_model, describe_model
 
 __all__ = [
     "DistributedError", "DistributedTimeoutError", "World", "init", "is_initialized", "launched_by_mpi", "rank",
     "size", "is_main", "is_distributed", "barrier", "get_timeout", "set_timeout", "allreduce_mean",
-    "allreduce_sum", "broadcast_arrays", "allgather_bytes", "allgather_arrays", "shard_bounds",
+    "allreduce_sum", "broadcast_arrays", "allgather_bytes", "allgather_arrays", "shard_bounds", "writes_files",
     "describe_model", "check_same_model", "check_same_data", "broadcast_weights", "DataParallel",
 ]

@@ -27,7 +27,7 @@ import numpy as np
 __all__ = [
     "DistributedError", "DistributedTimeoutError", "World", "init", "is_initialized", "launched_by_mpi", "rank",
     "size", "is_main", "is_distributed", "barrier", "get_timeout", "set_timeout", "allreduce_mean",
-    "allreduce_sum", "broadcast_arrays", "allgather_bytes", "allgather_arrays", "shard_bounds",
+    "allreduce_sum", "broadcast_arrays", "allgather_bytes", "allgather_arrays", "shard_bounds", "writes_files",
 ]
 
 # Set by the process managers of MPICH (Hydra: PMI_RANK / PMI_SIZE / PMI_FD), Open MPI (OMPI_* / PMIX_*)
@@ -147,6 +147,13 @@ def size() -> int:
 def is_main() -> bool:
     """True on rank 0, the rank that prints, logs and writes files."""
     return _get().rank == 0
+
+
+def writes_files() -> bool:
+    """False on the ranks other than 0 of an initialised multi-process world: ``save`` / ``save_weights``
+    write on rank 0 only (the replicas are identical; N ranks writing one path at once would corrupt it).
+    True in a single process, and before :func:`init` (it never initialises MPI itself)."""
+    return _world is None or _world.rank == 0
 
 
 def is_distributed() -> bool:

@@ -66,10 +66,14 @@ def fit(r: int, p: int, out_dir: str) -> None:
         assert np.array_equal(both[0], both[1])
         print(f"rank {r} {build.__name__}: max weight difference vs 1 process "
               f"{max(np.abs(w - wr).max() for w, wr in zip(model.get_weights(), ref.get_weights())):.2e}", flush=True)
+        # save / save_weights write on rank 0 only (a per-rank path, to see which rank wrote)
+        model.save(os.path.join(out_dir, f"{build.__name__}_model_rank{r}.npz"))
+        model.save_weights(os.path.join(out_dir, f"{build.__name__}_weights_rank{r}.npz"))
     dist.barrier()
-    if r == 0:  # the CSVLogger wrote on rank 0 only
+    if r == 0:  # the CSVLogger, save and save_weights wrote on rank 0 only
         names = sorted(os.listdir(out_dir))
-        assert names == ["_functional_rank0.csv", "_sequential_rank0.csv"], names
+        assert names == sorted(f"{b}_{k}_rank0.{e}" if k else f"{b}_rank0.csv" for b in ("_functional", "_sequential")
+                               for k, e in (("", ""), ("model", "npz"), ("weights", "npz"))), names
 
 
 if __name__ == "__main__":
