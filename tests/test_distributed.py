@@ -176,3 +176,12 @@ def test_fit_evaluate_predict_two_ranks_equal_one_process(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "_functional_model_rank0.npz", "_functional_rank0.csv", "_functional_weights_rank0.npz",
         "_sequential_model_rank0.npz", "_sequential_rank0.csv", "_sequential_weights_rank0.npz"]
+
+
+@needs_mpi
+def test_distributed_mnist_example_quick():
+    # the example end to end on 256 samples: both ranks report, the summary has the speed-up and all-reduce time
+    rc, out = run_ranks(str(ROOT / "examples" / "distributed_mnist.py"), "--quick", timeout=240)
+    assert rc == 0, out
+    assert "rank 0 of 2: 128 of 256 samples" in out and "rank 1 of 2: 128 of 256 samples" in out, out
+    assert "speed-up of 2 processes" in out and "ms per step" in out and "test accuracy" in out, out
