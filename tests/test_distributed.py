@@ -185,3 +185,24 @@ def test_distributed_mnist_example_quick():
     assert rc == 0, out
     assert "rank 0 of 2: 128 of 256 samples" in out and "rank 1 of 2: 128 of 256 samples" in out, out
     assert "speed-up of 2 processes" in out and "ms per step" in out and "test accuracy" in out, out
+
+
+# ------------------------------------------------------------------------------------ KMeans
+def test_kmeans_distributed_in_one_process_matches_kmeans():
+    from minidl.cluster import KMeans
+
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(m, 0.5, (40, 2)) for m in (0, 5, 10)])
+    a = KMeans(3, n_init=2, random_state=0).fit(X)
+    b = KMeans(3, n_init=2, random_state=0, distributed=True).fit(X)
+    assert np.array_equal(a.labels_, b.labels_) and np.isclose(a.inertia_, b.inertia_)
+    with pytest.raises(ValueError, match="distributed must be True or False"):
+        KMeans(3, distributed="yes").fit(X)
+
+
+@needs_mpi
+def test_kmeans_two_ranks_equal_one_process():
+    # rows split 157 + 143: same labels, inertia and centres as one process, from the same initial centres,
+    # and from the same seed with k-means++ and with 'random' (n_init=3)
+    rc, out = run_ranks("kmeans_worker.py", "kmeans")
+    assert rc == 0 and out.count("OK rank") == 2, out

@@ -20,6 +20,8 @@ The pieces, usable on their own (e.g. in a hand-written training loop):
 - :func:`broadcast_weights` (rank 0's weights and optimizer state to every rank), :func:`check_same_model`
   (architectures and shapes compared at start, naming the rank that differs);
 - :class:`DataParallel`: the sharding and gradient averaging of a data-parallel training loop.
+- :mod:`minidl.distributed.kmeans`: Lloyd iterations and k-means++ seeding on row-sharded data
+  (``minidl.cluster.KMeans(..., distributed=True)``).
 
 Faults never hang: every collective is non-blocking and polled with a deadline (``init(timeout=...)``,
 default 300 s), an uncaught exception on any rank calls ``MPI_Abort`` (all ranks end), and a rank that
