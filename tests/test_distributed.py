@@ -206,3 +206,11 @@ def test_kmeans_two_ranks_equal_one_process():
     # and from the same seed with k-means++ and with 'random' (n_init=3)
     rc, out = run_ranks("kmeans_worker.py", "kmeans")
     assert rc == 0 and out.count("OK rank") == 2, out
+
+
+@needs_mpi
+def test_fit_on_cuda_two_ranks_equal_one_cpu_process():
+    # a model on 'cuda' (Numba's CUDA simulator here): gradients go through the host for the all-reduce
+    pytest.importorskip("numba.cuda")
+    rc, out = run_ranks("fit_worker.py", "fit_cuda", timeout=180, env={"NUMBA_ENABLE_CUDASIM": "1"})
+    assert rc == 0 and out.count("OK rank") == 2, out

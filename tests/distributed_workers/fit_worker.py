@@ -1,6 +1,6 @@
 """Run under ``mpiexec -n 2`` by tests/test_distributed.py: ``python fit_worker.py MODE [DIR]``.
 
-Modes: ``fit`` (model.fit / evaluate / predict with distributed=True on 2 ranks == one process with the
+Modes: ``fit_cuda`` (a model on 'cuda', 2 ranks == one 'cpu' process), ``fit`` (model.fit / evaluate / predict with distributed=True on 2 ranks == one process with the
 same global batch and data order; file-writing callbacks on rank 0 only, into DIR). Asserts on its own and
 prints ``OK rank R`` at the end.
 """
@@ -74,6 +74,26 @@ def fit(r: int, p: int, out_dir: str) -> None:
         names = sorted(os.listdir(out_dir))
         assert names == sorted(f"{b}_{k}_rank0.{e}" if k else f"{b}_rank0.csv" for b in ("_functional", "_sequential")
                                for k, e in (("", ""), ("model", "npz"), ("weights", "npz"))), names
+
+
+def fit_cuda(r: int, p: int) -> None:
+    """A model on 'cuda' (the simulator under the tests): 2 ranks == one process on 'cpu'."""
+    x, y = _data(40, 0)
+    minidl.random.seed(100 + r)
+    model = Sequential([Input((6,)), layers.Dense(4, activation="relu"), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    start = [w.copy() for w in model.get_weights()]
+    dist.broadcast_arrays(start)
+    ref = Sequential([Input((6,)), layers.Dense(4, activation="relu"), layers.Dense(3, activation="softmax")])
+    ref.compile(optimizer=optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    ref.set_weights(start)
+    model.to("cuda")
+    model.fit(x, y, batch_size=20, epochs=1, shuffle=False, verbose=0, distributed=True)
+    ref.fit(x, y, batch_size=20, epochs=1, shuffle=False, verbose=0)
+    err = max(np.abs(w - wr).max() for w, wr in zip(model.get_weights(), ref.get_weights()))
+    assert err < 1e-5, f"rank {r}: 'cuda' weights differ from one 'cpu' process by {err}"
+    assert np.abs(model.get_weights()[0] - start[0]).max() > 1e-4
+    print(f"rank {r} cuda: max weight difference vs 1 cpu process {err:.2e}", flush=True)
 
 
 if __name__ == "__main__":
