@@ -214,3 +214,10 @@ def test_fit_on_cuda_two_ranks_equal_one_cpu_process():
     pytest.importorskip("numba.cuda")
     rc, out = run_ranks("fit_worker.py", "fit_cuda", timeout=180, env={"NUMBA_ENABLE_CUDASIM": "1"})
     assert rc == 0 and out.count("OK rank") == 2, out
+
+
+@needs_mpi
+def test_fit_detects_different_data_on_the_ranks():
+    rc, out = run_ranks("fit_worker.py", "data_mismatch")
+    assert rc == 0 and out.count("OK rank") == 2, out
+    assert "check_same_data: rank 1 differs from rank 0" in out and "x[0]" in out, out

@@ -164,15 +164,20 @@ class DataParallel:
     Args:
         model: a built model (Sequential or functional).
         check: compare the models across ranks first (:func:`check_same_model`).
+        data: ``(inputs, targets)``, lists of arrays, compared across ranks (:func:`check_same_data`).
     """
 
-    def __init__(self, model: Any, check: bool = True) -> None:
+    def __init__(self, model: Any, check: bool = True, data: tuple | None = None) -> None:
         self.model = model
         self.rank, self.size = rank(), size()
         if self.size > 1:
             if check:
                 check_same_model(model)
-            broadcast_weights(model)
+            if data is not None:  # (xs, ys) of fit: batches are cut by position, so every rank needs the same
+                xs, ys = data
+                check_same_data(**{f"x[{i}]": a for i, a in enumerate(xs)},
+                                **{f"y[{i}]": a for i, a in enumerate(ys)})
+            broadcast_weights(model)  # after the checks: an error leaves every model as it was
 
     # ---- data
     def permutation(self, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -432,7 +432,7 @@ class Trainer:
             ys, ys_val = [_take(a, slice(0, split_at)) for a in ys], [_take(a, slice(split_at, None)) for a in ys]
 
         # ---- train
-        dp = _data_parallel(self, distributed, "fit")  # after the checks: it already exchanges weights
+        dp = _data_parallel(self, distributed, "fit", (xs, ys))  # after the checks: it exchanges weights
         if dp is not None:
             verbose, cb_list = dp.verbose(verbose), dp.callbacks(cb_list)
         n = len(xs[0])
@@ -655,7 +655,7 @@ class Trainer:
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
 
-def _data_parallel(model: Any, distributed: Any, what: str) -> Any:
+def _data_parallel(model: Any, distributed: Any, what: str, data: tuple | None = None) -> Any:
     """The :class:`minidl.distributed.DataParallel` of a ``distributed=True`` call (it checks that the
     models agree and broadcasts rank 0's weights), or None."""
     if not isinstance(distributed, bool):
@@ -665,4 +665,4 @@ def _data_parallel(model: Any, distributed: Any, what: str) -> Any:
     from ..distributed import DataParallel, init
 
     init()
-    return DataParallel(model)
+    return DataParallel(model, data=data)

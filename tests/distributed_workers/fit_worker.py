@@ -1,6 +1,6 @@
 """Run under ``mpiexec -n 2`` by tests/test_distributed.py: ``python fit_worker.py MODE [DIR]``.
 
-Modes: ``fit_cuda`` (a model on 'cuda', 2 ranks == one 'cpu' process), ``fit`` (model.fit / evaluate / predict with distributed=True on 2 ranks == one process with the
+Modes: ``data_mismatch`` (other data on rank 1 is an error), ``fit_cuda`` (a model on 'cuda', 2 ranks == one 'cpu' process), ``fit`` (model.fit / evaluate / predict with distributed=True on 2 ranks == one process with the
 same global batch and data order; file-writing callbacks on rank 0 only, into DIR). Asserts on its own and
 prints ``OK rank R`` at the end.
 """
@@ -94,6 +94,22 @@ def fit_cuda(r: int, p: int) -> None:
     assert err < 1e-5, f"rank {r}: 'cuda' weights differ from one 'cpu' process by {err}"
     assert np.abs(model.get_weights()[0] - start[0]).max() > 1e-4
     print(f"rank {r} cuda: max weight difference vs 1 cpu process {err:.2e}", flush=True)
+
+
+def data_mismatch(r: int, p: int) -> None:
+    """Rank 1 holds other training data: fit(distributed=True) raises on both ranks before training."""
+    x, y = _data(64, r)
+    minidl.random.seed(100 + r)  # other weights too: an early broadcast would change rank 1's
+    model = _sequential()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    before = model.get_weights()
+    try:
+        model.fit(x, y, batch_size=32, verbose=0, distributed=True)
+    except dist.DistributedError as e:
+        print(f"rank {r} caught: {e}", flush=True)
+    else:
+        raise AssertionError("different data on the ranks was not detected")
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # nothing changed
 
 
 if __name__ == "__main__":
