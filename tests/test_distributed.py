@@ -164,6 +164,15 @@ def test_distributed_argument_is_checked():
         model.fit(x, np.zeros((4, 1), np.float32), verbose=0, distributed="yes")
     with pytest.raises(TypeError, match="distributed must be True or False"):
         model.predict(x, distributed=1)
+    with pytest.raises(TypeError, match="distributed must be True or False"):
+        model.evaluate(x, np.zeros((4, 1), np.float32), verbose=0, distributed=None)
+
+    def batches():
+        while True:
+            yield x, np.zeros((4, 1), np.float32)
+
+    with pytest.raises(ValueError, match="distributed=True takes arrays, not a generator"):
+        model.fit(batches(), steps_per_epoch=1, verbose=0, distributed=True)
 
 
 @needs_mpi
