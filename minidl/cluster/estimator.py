@@ -38,6 +38,10 @@ class KMeans:
         max_iter: maximum Lloyd iterations per run.
         tol: relative tolerance: a run stops when ``Σ_j ‖Δc_j‖² ≤ tol · mean_f Var(X[:, f])``.
         random_state: None, int or numpy Generator; one seed makes the whole fit deterministic.
+        distributed: X is this rank's shard of the rows (under ``mpiexec``, :mod:`minidl.distributed.kmeans`):
+            centre sums and counts are all-reduced, k-means++ draws over all ranks' rows, and every rank
+            ends with the same centres and inertia; ``labels_`` are those of this rank's rows. An empty
+            cluster keeps its centre. A no-op in a single process.
 
     Attributes:
         cluster_centers_: ``(k, n_features)`` centres, in X's float dtype.
@@ -56,6 +60,7 @@ class KMeans:
         max_iter: int = 300,
         tol: float = 1e-4,
         random_state: Any = None,
+        distributed: bool = False,
     ) -> None:
         self.n_clusters = n_clusters
         self.init = init
@@ -63,6 +68,7 @@ class KMeans:
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.distributed = distributed
 
     def __repr__(self) -> str:
         init = "ndarray" if isinstance(self.init, np.ndarray) else repr(self.init)
@@ -127,6 +133,12 @@ class KMeans:
         """
         X = check_array(X)
         init_centers, n_init = self._check_params(X)
+        if not isinstance(self.distributed, bool):
+            raise ValueError(f"distributed must be True or False, got {self.distributed!r}.")
+        if self.distributed:
+            from ..distributed import kmeans as dkm
+
+            return self._fit_sharded(X, init_centers, n_init, dkm)
         # Centre the data first, as scikit-learn does: ‖x‖² − 2 x·c + ‖c‖² cancels catastrophically far from the
         # origin (float32 data offset by 1e4 clustered at random before). Clustering is translation invariant.
         mean = X.mean(axis=0, dtype=np.float64)
@@ -173,6 +185,36 @@ class KMeans:
         self.inertia_ = inertia
         self.n_iter_ = int(n_iter)
         self._inertia_history_ = history
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _fit_sharded(self, X: np.ndarray, init_centers: np.ndarray | None, n_init: int, dkm: Any) -> "KMeans":
+        """``fit`` with ``distributed=True``: X holds this rank's rows (see the class docstring)."""
+        mean, n = dkm.sharded_mean(X)  # centred as in the single-process fit, with the global mean
+        Xc = np.ascontiguousarray(X - mean, dtype=np.float64)
+        var = dkm.allreduce_sum(np.array([(Xc ** 2).sum()]), "KMeans (variance)")[0] / (n * X.shape[1])
+        tol_abs = float(var) * self.tol if self.tol > 0 else 0.0
+        x_sq = np.einsum("ij,ij->i", Xc, Xc)
+        rng = make_rng(self.random_state)
+        k = int(self.n_clusters)
+        best = None
+        for _ in range(n_init):
+            if init_centers is not None:
+                c0 = init_centers - mean
+            elif self.init == "k-means++":
+                c0 = dkm.kmeans_plusplus_sharded(Xc, x_sq, k, rng)
+            else:
+                c0 = dkm.random_rows_sharded(Xc, k, rng)
+            centers, labels, inertia, n_iter = dkm.lloyd_sharded(Xc, x_sq, c0, int(self.max_iter), tol_abs)
+            if best is None or inertia < best[0]:  # the same global inertia on every rank: the same choice
+                best = (inertia, centers, labels, n_iter)
+        inertia, centers, labels, n_iter = best
+        self._mean = mean
+        self._centers64 = centers
+        self.cluster_centers_ = (centers + mean).astype(X.dtype)
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = int(n_iter)
         self.n_features_in_ = X.shape[1]
         return self
 

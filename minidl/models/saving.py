@@ -87,6 +87,10 @@ def save_model(model: Any, filepath: Any) -> None:
         raise ValueError(f"save: model {model.name!r} is not built yet (no weights); build or fit it first")
     if getattr(model, "_subclassed", False):
         model.get_config()  # raises, saying what to do instead
+    from ..distributed._world import writes_files
+
+    if not writes_files():  # data-parallel run: the replicas are identical, rank 0 writes the one file
+        return
     class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
     header: dict[str, Any] = {"format": _FORMAT, "version": _FORMAT_VERSION, "class_name": class_name,
                               "config": model.get_config()}

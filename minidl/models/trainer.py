@@ -356,7 +356,7 @@ class Trainer:
             callbacks: Sequence[callbacks_module.Callback] | None = None, validation_split: float = 0.0,
             validation_data: tuple | None = None, shuffle: bool = True,
             initial_epoch: int = 0, steps_per_epoch: int | None = None,
-            validation_steps: int | None = None) -> callbacks_module.History:
+            validation_steps: int | None = None, distributed: bool = False) -> callbacks_module.History:
         """Trains for ``epochs`` passes over ``(x, y)``.
 
         Args:
@@ -375,6 +375,11 @@ class Trainer:
                 generator or a :class:`minidl.utils.PyDataset` yielding ``(x, y)`` batches (then ``y``,
                 ``batch_size``, ``shuffle`` and ``validation_split`` do not apply; see
                 :mod:`minidl.data_adapters`).
+            distributed: data parallelism over the ranks of ``mpiexec`` (:mod:`minidl.distributed`):
+                ``batch_size`` is the GLOBAL batch, cut into one shard per rank; gradients, loss, metrics
+                and validation values are averaged over the ranks; rank 0's weights are broadcast first;
+                the progress bar and the callbacks that write files run on rank 0 only. Arrays only
+                (not generators). A no-op in a single process.
 
         Returns:
             The :class:`~minidl.callbacks.History` (also ``model.history``).
@@ -400,8 +405,12 @@ class Trainer:
             if y is not None or validation_split:
                 raise ValueError("fit: with a generator or PyDataset as x, the batches carry the targets: do not "
                                  "pass y or validation_split")
+            if distributed:
+                raise ValueError("fit: distributed=True takes arrays, not a generator or PyDataset")
             return data_adapters.fit_batches(self, x, epochs, verbose, cb_list, validation_data, initial_epoch,
                                              steps_per_epoch, validation_steps)
+        if not isinstance(distributed, bool):
+            raise TypeError(f"fit: distributed must be True or False, got {distributed!r}")
         data_adapters.check_array_input(x)
         if steps_per_epoch is not None or validation_steps is not None:
             raise ValueError("fit: steps_per_epoch / validation_steps apply to generator or PyDataset inputs; with "
@@ -428,6 +437,9 @@ class Trainer:
             ys, ys_val = [_take(a, slice(0, split_at)) for a in ys], [_take(a, slice(split_at, None)) for a in ys]
 
         # ---- train
+        dp = _data_parallel(self, distributed, "fit", (xs, ys))  # after the checks: it exchanges weights
+        if dp is not None:
+            verbose, cb_list = dp.verbose(verbose), dp.callbacks(cb_list)
         n = len(xs[0])
         steps = -(-n // batch_size)
         history = callbacks_module.History()
@@ -446,7 +458,7 @@ class Trainer:
             cbs.on_epoch_begin(epoch)
             bar = callbacks_module.ProgressBar(steps, verbose)
             start = time.monotonic()
-            order = rng.permutation(n) if shuffle else None
+            order = None if not shuffle else rng.permutation(n) if dp is None else dp.permutation(rng, n)
             seen = 0
             sums = [0.0] * len(names)
             nan_batch = None
@@ -455,7 +467,7 @@ class Trainer:
                 lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
                 idx = slice(lo, hi) if order is None else order[lo:hi]
                 xbs, ybs = [a[idx] for a in xs], [_take(a, idx) for a in ys]
-                value, values = self._train_step(xbs, ybs)
+                value, values = self._train_step(xbs, ybs) if dp is None else dp.train_step(self, xbs, ybs)
                 m = hi - lo
                 seen += m
                 for i, v in enumerate(values):
@@ -471,8 +483,11 @@ class Trainer:
                     self.stop_training = True
                 if self.stop_training:
                     break
+            if dp is not None:
+                dp.sync_state()  # e.g. batch-norm moving statistics, computed from each rank's shards
             if nan_batch is None and xs_val is not None:
-                val = self._evaluate_arrays(xs_val, ys_val, batch_size)
+                val = (self._evaluate_arrays(xs_val, ys_val, batch_size) if dp is None
+                       else dp.evaluate_arrays(self, xs_val, ys_val, batch_size))
                 logs.update({f"val_{k}": v for k, v in zip(names, val)})
             bar.end(logs, time.monotonic() - start)
             cbs.on_epoch_end(epoch, logs)
@@ -502,35 +517,48 @@ class Trainer:
         return [s / n for s in sums]
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1,
-                 steps: int | None = None) -> Any:
+                 steps: int | None = None, distributed: bool = False) -> Any:
         """Loss and metrics on ``(x, y)`` (or a generator / PyDataset of batches, ``steps`` of them) in
         inference mode.
 
         Returns:
             The values of :attr:`metrics_names` (``[loss, *metrics]``; with several outputs the per-output
-            losses follow the total), or the loss alone (a float) when that is the only value.
+            losses follow the total), or the loss alone (a float) when that is the only value. With
+            ``distributed=True`` each rank evaluates its shard of ``x`` and the values are averaged over the
+            ranks (the same result on every rank; see :meth:`fit`).
         """
         self._check_compiled("evaluate")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
         if data_adapters.is_batch_source(x):
+            if distributed:
+                raise ValueError("evaluate: distributed=True takes arrays, not a generator or PyDataset")
             return data_adapters.evaluate_batches(self, x, steps, verbose)
+        if not isinstance(distributed, bool):
+            raise TypeError(f"evaluate: distributed must be True or False, got {distributed!r}")
         data_adapters.check_array_input(x)
         xs = self._as_xs(x)
         ys = self._as_ys(y, len(xs[0]))
         self._check_targets(ys, self._check_inputs(xs))
+        dp = _data_parallel(self, distributed, "evaluate")
+        if dp is not None:
+            verbose = 0  # each rank sees only its shard: no progress bar
         self._prepare_run()
         steps = -(-len(xs[0]) // batch_size)
         bar = callbacks_module.ProgressBar(steps, verbose) if verbose else None
         start = time.monotonic()
-        result = self._evaluate_arrays(xs, ys, batch_size, bar)
+        result = (self._evaluate_arrays(xs, ys, batch_size, bar) if dp is None
+                  else dp.evaluate_arrays(self, xs, ys, batch_size))
         if bar is not None:
             bar.end(dict(zip(self.metrics_names, result)), time.monotonic() - start)
         return result if len(result) > 1 else result[0]
 
-    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0, steps: int | None = None) -> Any:
+    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0, steps: int | None = None,
+                distributed: bool = False) -> Any:
         """Outputs for ``x`` (or a generator / PyDataset of batches, ``steps`` of them) in inference mode
         (dropout and noise off), as a NumPy array (a list of them, one per output, for several outputs).
+        With ``distributed=True`` each rank predicts its shard of ``x`` and every rank receives all outputs,
+        in order.
 
         Raises:
             ValueError: for a model without layers or an input of the wrong shape.
@@ -539,10 +567,21 @@ class Trainer:
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
         if data_adapters.is_batch_source(x):
+            if distributed:
+                raise ValueError("predict: distributed=True takes arrays, not a generator or PyDataset")
             return data_adapters.predict_batches(self, x, steps, verbose)
+        if not isinstance(distributed, bool):
+            raise TypeError(f"predict: distributed must be True or False, got {distributed!r}")
         data_adapters.check_array_input(x)
         xs = self._as_xs(x)
         self._check_inputs(xs)
+        dp = _data_parallel(self, distributed, "predict")
+        if dp is not None:
+            return self._pack_outputs(dp.predict_arrays(lambda part: self._predict_arrays(part, batch_size, 0), xs))
+        return self._pack_outputs(self._predict_arrays(xs, batch_size, verbose))
+
+    def _predict_arrays(self, xs: list[np.ndarray], batch_size: int, verbose: int) -> list[np.ndarray]:
+        """Every output for the inputs ``xs``, batch by batch."""
         n = len(xs[0])
         steps = -(-n // batch_size)
         bar = callbacks_module.ProgressBar(steps, verbose) if verbose else None
@@ -561,7 +600,7 @@ class Trainer:
                     bar.update(step + 1)
         if bar is not None:
             bar.end()
-        return self._pack_outputs(results)
+        return results
 
     def _pack_outputs(self, flat: list) -> Any:
         return flat[0] if len(flat) == 1 else flat
@@ -619,3 +658,16 @@ class Trainer:
                     return layer
             raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in layers]}.")
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+
+def _data_parallel(model: Any, distributed: Any, what: str, data: tuple | None = None) -> Any:
+    """The :class:`minidl.distributed.DataParallel` of a ``distributed=True`` call (it checks that the
+    models agree and broadcasts rank 0's weights), or None."""
+    if not isinstance(distributed, bool):
+        raise TypeError(f"{what}: distributed must be True or False, got {distributed!r}")
+    if not distributed:
+        return None
+    from ..distributed import DataParallel, init
+
+    init()
+    return DataParallel(model, data=data)

@@ -51,6 +51,10 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
         raise ValueError(f"save_weights: model {getattr(model, 'name', '')!r} is not built yet (no weights)")
     if not overwrite and os.path.exists(path):
         raise ValueError(f"save_weights: {path!r} exists and overwrite=False")
+    from ..distributed._world import writes_files
+
+    if not writes_files():  # data-parallel run: the replicas are identical, rank 0 writes the one file
+        return
     weights = model.get_weights()
     header = {"format": _FORMAT, "version": _VERSION,
               "names": [str(getattr(w, "name", "") or "") for w in model.weights],
