@@ -76,54 +76,49 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({cfg})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _DecayOverSteps(LearningRateSchedule):
+    """The arguments Keras's exponential and inverse-time decays share, and their progress
+    ``step / decay_steps`` (floored with ``staircase``); subclasses give the formula in :meth:`_rate`."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False,
+                 name: str | None = None) -> None:
+        cls = type(self).__name__
+        self.initial_learning_rate = _num(initial_learning_rate, "initial_learning_rate", cls, positive=True)
+        self.decay_steps = _num(decay_steps, "decay_steps", cls, positive=True)
+        self.decay_rate = _num(decay_rate, "decay_rate", cls, nonneg=True)
+        self.staircase = _bool(staircase, "staircase", cls)
+        self.name = cls if name is None else name
+
+    def _rate(self, progress: float) -> float:
+        raise NotImplementedError
+
+    def __call__(self, step: int) -> float:
+        p = float(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self._rate(p)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_DecayOverSteps):
     """``initial_learning_rate · decay_rate^(step / decay_steps)``; ``staircase`` floors the exponent.
 
     Raises:
         ValueError: for ``decay_steps <= 0``, a non-positive initial rate or a negative decay rate.
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False,
-                 name: str = "ExponentialDecay") -> None:
-        cls = type(self).__name__
-        self.initial_learning_rate = _num(initial_learning_rate, "initial_learning_rate", cls, positive=True)
-        self.decay_steps = _num(decay_steps, "decay_steps", cls, positive=True)
-        self.decay_rate = _num(decay_rate, "decay_rate", cls, nonneg=True)
-        self.staircase = _bool(staircase, "staircase", cls)
-        self.name = name
-
-    def __call__(self, step: int) -> float:
-        p = float(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    def _rate(self, progress: float) -> float:
+        return self.initial_learning_rate * self.decay_rate ** progress
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayOverSteps):
     """``initial_learning_rate / (1 + decay_rate · step / decay_steps)``; ``staircase`` floors the ratio."""
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False,
-                 name: str = "InverseTimeDecay") -> None:
-        cls = type(self).__name__
-        self.initial_learning_rate = _num(initial_learning_rate, "initial_learning_rate", cls, positive=True)
-        self.decay_steps = _num(decay_steps, "decay_steps", cls, positive=True)
-        self.decay_rate = _num(decay_rate, "decay_rate", cls, nonneg=True)
-        self.staircase = _bool(staircase, "staircase", cls)
-        self.name = name
-
-    def __call__(self, step: int) -> float:
-        p = float(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1 + self.decay_rate * p)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    def _rate(self, progress: float) -> float:
+        return self.initial_learning_rate / (1 + self.decay_rate * progress)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -225,7 +220,7 @@ def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"cannot interpret {config!r} as a learning rate schedule; expected "
                          "{'class_name': ..., 'config': {...}}")
-    known = {c.__name__: c for c in _all_subclasses(LearningRateSchedule)}
+    known = {c.__name__: c for c in _all_subclasses(LearningRateSchedule) if not c.__name__.startswith("_")}
     cls = known.get(config["class_name"])
     if cls is None:
         raise ValueError(f"unknown learning rate schedule {config['class_name']!r}; known schedules: "
