@@ -124,7 +124,9 @@ def check_seed(value: Any, name: str = "seed") -> int | None:
 def _interval(low: float | None, high: float | None, low_inclusive: bool, high_inclusive: bool) -> str:
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
-    return f"{'[' if low_inclusive and low is not None else '('}{lo}, {hi}{']' if high_inclusive and high is not None else ')'}"
+    left = "[" if low_inclusive and low is not None else "("
+    right = "]" if high_inclusive and high is not None else ")"
+    return f"{left}{lo}, {hi}{right}"
 
 
 def check_float(value: Any, name: str, *, minimum: float | None = None, maximum: float | None = None,

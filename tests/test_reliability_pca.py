@@ -35,7 +35,8 @@ def test_rank_deficient_whitening_matches_reference_and_zeroes_null_axes(dtype):
     assert np.all(Z[:, r:] == 0)
     np.testing.assert_allclose(p.transform(X), Z, atol=atol)
     # whitened axes with variance have unit variance; nothing can exceed √(n − 1) (a unit column times it)
-    np.testing.assert_allclose(Z[:, :r].astype(np.float64).var(axis=0, ddof=1), 1.0, rtol=1e-3 if dtype == np.float32 else 1e-9)
+    rtol = 1e-3 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(Z[:, :r].astype(np.float64).var(axis=0, ddof=1), 1.0, rtol=rtol)
     assert np.abs(Z).max() <= np.sqrt(n - 1) * (1 + 1e-6)
     np.testing.assert_allclose(p.inverse_transform(Z), X, atol=1e-8 if dtype == np.float64 else 1e-3)
 
