@@ -1,6 +1,9 @@
-"""Keras-style models: :class:`Sequential` (compile / fit / evaluate / predict / summary / save) and
-:func:`load_model`.
+"""The training loop shared by every model (:class:`~minidl.models.Sequential` and the functional
+:class:`~minidl.models.Model`): compile / fit / evaluate / predict / train_on_batch / test_on_batch.
 
+A model class inherits :class:`Trainer` and provides the few hooks that depend on its structure
+(:meth:`Trainer._check_input`, :meth:`Trainer._forward`, :meth:`Trainer._output_layer`,
+:meth:`Trainer._all_layers`); everything else, the checks, the loop, callbacks and metrics, is written once here.
 A Keras MNIST script runs with only its imports changed::
 
     from minidl import layers, models
@@ -27,31 +30,24 @@ What ``fit`` does, and why:
 """
 from __future__ import annotations
 
-import json
+from __future__ import annotations
+
 import math
-import os
 import time
 import warnings
-import zipfile
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from . import callbacks as callbacks_module
-from . import functional as F
-from . import layers as layers_module
-from . import losses as losses_module
-from . import metrics as metrics_module
-from . import optimizers as optimizers_module
-from .autograd import Tensor, no_grad
-from .layers import InputLayer, Layer, _ActivationMixin, _shape_str
-from .random import get_rng
+from .. import callbacks as callbacks_module
+from .. import losses as losses_module
+from .. import metrics as metrics_module
+from .. import optimizers as optimizers_module
+from ..autograd import Tensor, no_grad
+from ..layers import Activation, Dense, Layer, _ActivationMixin
+from ..random import get_rng
 
-__all__ = ["Sequential", "load_model"]
-
-_FORMAT = "minidl-model"
-_FORMAT_VERSION = 1
-_HEADER_KEY = "__minidl_model__"
+__all__ = ["Trainer"]
 
 
 # ---------------------------------------------------------------------------------------------------- checks
@@ -111,15 +107,6 @@ def _check_verbose(verbose: Any) -> int:
     return int(verbose)
 
 
-def _readable_size(n_bytes: float) -> str:
-    units = ["Byte", "KB", "MB", "GB", "TB"]
-    i = 0
-    while n_bytes >= 1024 and i < len(units) - 1:
-        n_bytes /= 1024
-        i += 1
-    return f"{n_bytes:.2f} {units[i]}"
-
-
 def _tree(layers: Sequence[Layer]) -> list[Layer]:
     """Every layer, nested ones included (depth first)."""
     out: list[Layer] = []
@@ -129,24 +116,9 @@ def _tree(layers: Sequence[Layer]) -> list[Layer]:
     return out
 
 
-def _to_json(obj: Any) -> Any:
-    """Tuples to lists, NumPy scalars to Python numbers (for json.dumps)."""
-    if isinstance(obj, dict):
-        return {k: _to_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_to_json(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
-
-# ---------------------------------------------------------------------------------------------------- Sequential
-class Sequential(Layer):
-    """A stack of layers, each feeding the next.
-
-    Args:
-        layers: the layers (an :func:`~minidl.layers.Input` first gives the input shape).
-        name: default 'sequential', 'sequential_1', ...
+class Trainer:
+    """compile / fit / evaluate / predict for a model; mixed into the model classes before :class:`Layer`.
 
     Attributes:
         optimizer, loss, metrics: set by :meth:`compile` (``loss`` is the Loss object).
@@ -154,145 +126,40 @@ class Sequential(Layer):
         stop_training: set it to True (a callback does) to stop :meth:`fit` after the current batch.
     """
 
-    def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None, trainable: bool = True) -> None:
-        super().__init__(name=name, trainable=trainable)
-        self._layers: list[Layer] = []
-        self._input_layer: InputLayer | None = None
+    def _init_trainer(self) -> None:
         self.optimizer: optimizers_module.Optimizer | None = None
         self.loss: losses_module.Loss | None = None
         self.metrics: list[metrics_module.Metric] = []
         self.history: callbacks_module.History | None = None
         self.stop_training = False
         self._device = "cpu"
-        for layer in layers or []:
-            self.add(layer)
 
-    # -------------------------------------------------------------- structure
-    def _sublayers(self) -> list[Layer]:
-        return list(self._layers)
+    # -------------------------------------------------------------- hooks of the model classes
+    def _check_input(self, x: np.ndarray, what: str = "x") -> tuple:
+        """Checks ``x`` against the model's input shape (building the model on first use); returns the
+        output shape."""
+        raise NotImplementedError
 
-    @property
-    def layers(self) -> list[Layer]:
-        """The layers (the Input is not one of them, as in Keras)."""
-        return list(self._layers)
+    def _forward(self, x: Tensor, training: bool, logits: bool) -> Tensor:
+        """The model's output for ``x``; with ``logits`` the output layer's pre-activation instead."""
+        raise NotImplementedError
 
-    def _known_input_shape(self) -> tuple | None:
-        if self._batch_input_shape is not None:
-            return self._batch_input_shape
-        if self._layers and self._layers[0].built and self._layers[0].input_shape is not None:
-            return self._layers[0].input_shape
-        return None
+    def _output_layer(self) -> Layer | None:
+        """The layer that produces the output (whose activation may fuse with the loss)."""
+        raise NotImplementedError
 
-    def _propagate(self, input_shape: tuple, layers: Sequence[Layer]) -> tuple:
-        """Builds unbuilt layers along the way and returns the output shape; checks that already-built
-        layers with weights (shared with another model) get the shape they were built for."""
-        shape = (None, *tuple(input_shape)[1:])
-        for layer in layers:
-            if layer.built:
-                if layer.weights and layer.input_shape is not None and tuple(layer.input_shape[1:]) != shape[1:]:
-                    raise ValueError(
-                        f"layer {layer.name!r} ({type(layer).__name__}) was built for inputs of shape "
-                        f"{_shape_str(layer.input_shape)} but receives {_shape_str(shape)}"
-                    )
-                shape = tuple(layer.compute_output_shape(shape))
-            else:
-                layer._ensure_built(shape)
-                shape = tuple(layer.output_shape)
-        return shape
+    def _all_layers(self) -> list[Layer]:
+        """Every layer, nested ones included: their ``losses`` are added to the training loss."""
+        raise NotImplementedError
 
-    def add(self, layer: Layer) -> None:
-        """Appends a layer. When the input shape is known, the layer is built at once, so that a layer that
-        cannot take the previous output fails here.
+    def _check_has_layers(self, what: str) -> None:
+        """ValueError when the model has nothing to run."""
 
-        Raises:
-            TypeError: for something that is not a Layer.
-            ValueError: for an incompatible layer (the model is unchanged).
-        """
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
-        if isinstance(layer, InputLayer):
-            if self._layers or self._input_layer is not None:
-                raise ValueError("an Input can only be the first entry of a Sequential model")
-            self._input_layer = layer
-            self._batch_input_shape = layer.shape
-            return
-        if not self._layers and self._batch_input_shape is None and layer._batch_input_shape is not None:
-            self._batch_input_shape = layer._batch_input_shape
-        shape = self._known_input_shape()
-        if shape is not None:
-            self._propagate(shape, [*self._layers, layer])  # raises before the layer is appended
-        self._layers.append(layer)
-        self._refresh_shapes()
-
-    def pop(self) -> Layer:
-        """Removes and returns the last layer.
-
-        Raises:
-            ValueError: when there are no layers.
-        """
-        if not self._layers:
-            raise ValueError("pop: the model has no layers")
-        layer = self._layers.pop()
-        self._refresh_shapes()
-        return layer
-
-    def _refresh_shapes(self) -> None:
-        shape = self._known_input_shape()
-        if shape is not None and self._layers:
-            self.output_shape = self._propagate(shape, self._layers)
-            self.input_shape = (None, *tuple(shape)[1:])
-            self.built = True
-        else:
-            self.built = False
-            self.output_shape = None
-
-    def build(self, input_shape: Sequence[Any] | None = None) -> None:
-        """Builds every layer for inputs of ``input_shape`` (batch first, e.g. ``(None, 784)``); default
-        the shape given by an Input or the first layer's ``input_shape=``.
-
-        Raises:
-            ValueError: when no input shape is known, or a layer cannot take its input.
-        """
-        if input_shape is None:
-            input_shape = self._known_input_shape()
-            if input_shape is None:
-                raise ValueError(
-                    f"model {self.name!r}: no input shape is known; pass build((None, ...)), start the model with "
-                    "Input(shape) or give the first layer input_shape=, or call the model on a batch of data"
-                )
-        input_shape = tuple(input_shape)
-        if not self._layers:
-            raise ValueError(f"model {self.name!r} has no layers; add() some first")
-        self._propagate(input_shape, self._layers)
-        if self._batch_input_shape is None:
-            self._batch_input_shape = (None, *input_shape[1:])
-        self.built = True
-        self.input_shape = (None, *input_shape[1:])
-        self.output_shape = self._propagate(input_shape, self._layers)
-
-    def _ensure_built(self, input_shape):
-        if not self.built:
-            self.build(input_shape)
-
-    def compute_output_shape(self, input_shape):
-        return self._propagate(input_shape, self._layers)
-
-    def call(self, x: Tensor, training: bool = False) -> Tensor:
-        for layer in self._layers:
-            x = layer(x, training=training)
-        return x
-
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
-        """Tensor in, Tensor out (graph recorded unless inside ``no_grad``): ``Sequential(model.layers[:k])``
-        shares the layer objects, so it is the encoder half of an autoencoder."""
-        if not self._layers:
-            raise ValueError(f"model {self.name!r} has no layers")
-        return super().__call__(x, training=training)
-
-    def to(self, device: str) -> "Sequential":
+    # -------------------------------------------------------------- device
+    def to(self, device: str) -> "Trainer":
         """Moves every weight (and the optimizer's slots) to ``device`` ('cpu' or 'cuda') in place; ``fit``
         then moves each batch there and ``predict`` returns NumPy arrays."""
-        from .device import move_model
+        from ..device import move_model
 
         move_model(self, device, self.optimizer)
         self._device = device
@@ -323,7 +190,7 @@ class Sequential(Layer):
             raise ValueError(f"metric names must be unique and differ from 'loss', got {names}")
         self.optimizer, self.loss, self.metrics = opt, loss_obj, mets
         if self._device != "cpu":
-            from .device import move_model
+            from ..device import move_model
 
             move_model(self, self._device, opt)
 
@@ -337,23 +204,6 @@ class Sequential(Layer):
             raise RuntimeError(f"{what}: the model must be compiled with a loss first; call "
                                f"model.compile(optimizer=..., loss=...)")
 
-    def _check_input(self, x: np.ndarray, what: str = "x") -> tuple:
-        """Checks ``x`` against the model's input shape (building the model on first use); returns the output
-        shape. Raises ValueError with the expected and received shapes."""
-        if not self._layers:
-            raise ValueError(f"model {self.name!r} has no layers; add() some before using it")
-        expected = self._known_input_shape()
-        got = (None, *x.shape[1:])
-        if expected is not None and tuple(expected[1:]) != got[1:]:
-            raise ValueError(
-                f"{what} does not match the model's input: expected shape {_shape_str(expected)} (batch first), "
-                f"got {_shape_str(got)}" + (" (a channel axis is missing? use x[..., None])"
-                                           if len(got) == len(expected) - 1 else "")
-            )
-        if not self.built:
-            self.build(got)
-        return self.output_shape
-
     def _check_targets(self, y: np.ndarray, out_shape: tuple, what: str = "y") -> None:
         try:
             self.loss.check_targets(y, (len(y), *out_shape[1:]))
@@ -362,31 +212,21 @@ class Sequential(Layer):
 
     # -------------------------------------------------------------- steps
     def _fused(self) -> bool:
-        """Whether the loss can be computed from the last layer's pre-activation output."""
+        """Whether the loss can be computed from the output layer's pre-activation output."""
         fw = getattr(self.loss, "fuses_with", None)
-        last = self._layers[-1] if self._layers else None
+        last = self._output_layer()
         if fw is None or not isinstance(last, _ActivationMixin) or last.activation_name != fw:
             return False
         if last.activity_regularizer is not None:
             return False
         if fw == "softmax":  # the fused softmax cross-entropy works on (N, K) rows
-            return isinstance(last, (layers_module.Dense, layers_module.Activation)) and len(self.output_shape) == 2
+            return isinstance(last, (Dense, Activation)) and len(self.output_shape) == 2
         return True
 
     def _loss_tensor(self, x: Tensor, y: np.ndarray, training: bool) -> tuple[Tensor, Tensor]:
         """(loss, output) for one batch; the output is the logits when fused (see :meth:`_fused`)."""
-        layers = self._layers
-        h = x
-        if self._fused_now:
-            for layer in layers[:-1]:
-                h = layer(h, training=training)
-            out = layers[-1].pre_activation(h, training=training)
-            loss = self.loss.from_logits(y, out)
-        else:
-            for layer in layers:
-                h = layer(h, training=training)
-            out = h
-            loss = self.loss(y, out)
+        out = self._forward(x, training=training, logits=self._fused_now)
+        loss = self.loss.from_logits(y, out) if self._fused_now else self.loss(y, out)
         for layer in self._loss_layers:
             for term in layer.losses:
                 loss = loss + term
@@ -396,18 +236,18 @@ class Sequential(Layer):
         if not self._fused_now:
             return out.numpy()
         with no_grad():
-            return self._layers[-1]._act(out.detach()).numpy()
+            return self._output_layer()._act(out.detach()).numpy()
 
     def _prepare_run(self) -> None:
         """Per-call caches of the hot loop (the model may have changed between calls)."""
         self._fused_now = self._fused()
-        self._loss_layers = _tree(self._layers)
+        self._loss_layers = self._all_layers()
         self._params = self.trainable_weights
 
     def _batch_tensor(self, xb: np.ndarray) -> Tensor:
         if self._device == "cpu":
             return Tensor._make(xb, False)
-        from .device import to_device
+        from ..device import to_device
 
         return Tensor._make(to_device(xb, self._device), False)
 
@@ -596,8 +436,7 @@ class Sequential(Layer):
         Raises:
             ValueError: for a model without layers or an input of the wrong shape.
         """
-        if not self._layers:
-            raise ValueError(f"predict: model {self.name!r} has no layers; add() some first")
+        self._check_has_layers("predict")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
         x = _as_x(x)
@@ -643,162 +482,3 @@ class Sequential(Layer):
         self._prepare_run()
         result = self._evaluate_arrays(x, y, len(x))
         return result if self.metrics else result[0]
-
-    # -------------------------------------------------------------- summary
-    def summary(self, print_fn: Callable[[str], Any] = print, line_length: int = 65) -> None:
-        """Prints the Keras table: layer (type), output shape, parameter count; then the totals.
-
-        Works before any data once the input shape is known (Input or ``input_shape=``).
-
-        Raises:
-            ValueError: when the model cannot be built yet (no input shape known).
-        """
-        if not self.built:
-            if self._known_input_shape() is None or not self._layers:
-                raise ValueError(
-                    f"model {self.name!r} has not yet been built: give it an input shape (Input(shape) first, or "
-                    "input_shape= on the first layer), call build((None, ...)), or fit/call it on data"
-                )
-            self.build()
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        shape = self.input_shape
-        for layer in self._layers:
-            shape = layer.compute_output_shape(shape)
-            rows.append((f"{layer.name} ({type(layer).__name__})", _shape_str(shape), str(layer.count_params())))
-        # Keras's column stops (0.45, 0.85, 1.0 of the line); widen when a name does not fit.
-        w0 = max(int(line_length * 0.45), max(len(r[0]) for r in rows) + 2)
-        w1 = max(int(line_length * 0.85) - int(line_length * 0.45), max(len(r[1]) for r in rows) + 2)
-        w2 = max(line_length - int(line_length * 0.85), max(len(r[2]) for r in rows) + 1)
-        width = w0 + w1 + w2
-
-        def row(r: tuple[str, str, str]) -> str:
-            return (" " + r[0]).ljust(w0) + r[1].ljust(w1) + r[2].ljust(w2)
-
-        trainable = sum(w.size for w in self.trainable_weights)
-        total = self.count_params()
-        item = self.dtype.itemsize
-        print_fn(f'Model: "{self.name}"')
-        print_fn("_" * width)
-        print_fn(row(rows[0]))
-        print_fn("=" * width)
-        for i, r in enumerate(rows[1:]):
-            print_fn(row(r))
-            if i < len(rows) - 2:
-                print_fn(" " * width)
-        print_fn("=" * width)
-        print_fn(f"Total params: {total} ({_readable_size(total * item)})")
-        print_fn(f"Trainable params: {trainable} ({_readable_size(trainable * item)})")
-        print_fn(f"Non-trainable params: {total - trainable} ({_readable_size((total - trainable) * item)})")
-        print_fn("_" * width)
-
-    # -------------------------------------------------------------- config and saving
-    def get_config(self) -> dict[str, Any]:
-        shape = self._known_input_shape()
-        return {"name": self.name, "trainable": self._trainable,
-                "input_shape": None if shape is None else list(shape[1:]),
-                "layers": [layers_module.serialize(l) for l in self._layers]}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> "Sequential":
-        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        if config.get("input_shape") is not None:
-            model._batch_input_shape = (None, *config["input_shape"])
-        # One scope for the whole (possibly nested) model, so that a DenseTranspose can be re-linked by
-        # name to a Dense loaded before it, even in a sibling sub-model.
-        with layers_module.loading_scope():
-            for spec in config.get("layers", []):
-                model.add(layers_module.deserialize(spec, custom_objects))
-        return model
-
-    def save(self, filepath: Any) -> None:
-        """Saves architecture, weights, and optimizer (config and state) to one ``.npz`` file at exactly
-        ``filepath`` (no extension added). :func:`load_model` restores it; training continues with the
-        same optimizer state.
-
-        Raises:
-            ValueError: for a model that is not built yet (nothing to save).
-        """
-        if not self.built:
-            raise ValueError(f"save: model {self.name!r} is not built yet (no weights); build or fit it first")
-        path = os.fspath(filepath)
-        header: dict[str, Any] = {"format": _FORMAT, "version": _FORMAT_VERSION, "class_name": type(self).__name__,
-                                  "config": self.get_config(), "build_input_shape": list(self.input_shape[1:])}
-        arrays: dict[str, np.ndarray] = {}
-        weights = self.get_weights()
-        for i, w in enumerate(weights):
-            arrays[f"weight_{i:04d}"] = w
-        header["n_weights"] = len(weights)
-        if self.optimizer is not None and self.loss is not None:
-            state = self.optimizer.get_state(self.trainable_weights)
-            for i, s in enumerate(state):
-                arrays[f"optimizer_{i:04d}"] = s
-            header["compile"] = {"optimizer": self.optimizer.get_config(), "loss": self.loss.get_config(),
-                                 "metrics": [m.name for m in self.metrics], "n_state": len(state)}
-        arrays[_HEADER_KEY] = np.array(json.dumps(_to_json(header)))
-        # Write next to the target and rename, so an interrupted save never leaves a half-written model.
-        tmp = f"{path}.tmp{os.getpid()}"
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-
-
-# ---------------------------------------------------------------------------------------------------- loading
-def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, compile: bool = True) -> Sequential:
-    """Loads a model written by :meth:`Sequential.save`: same predictions bit for bit, and (with
-    ``compile=True``) the same optimizer, loss, metrics and optimizer state.
-
-    Args:
-        filepath: the file.
-        custom_objects: ``{'ClassName': cls}`` for custom layers.
-        compile: restore the training configuration too.
-
-    Raises:
-        FileNotFoundError: naming the path, when it does not exist.
-        ValueError: when the file is not a minidl model file (naming the path).
-    """
-    path = os.fspath(filepath)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"load_model: no such file: {path!r}")
-    not_ours = f"load_model: {path!r} is not a minidl model file"
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if not hasattr(f, "files") or _HEADER_KEY not in f.files:
-                raise ValueError(f"{not_ours} (no model description inside)")
-            header = json.loads(str(f[_HEADER_KEY]))
-            if not isinstance(header, dict) or header.get("format") != _FORMAT:
-                raise ValueError(f"{not_ours} (unknown format)")
-            weights = [f[f"weight_{i:04d}"] for i in range(int(header["n_weights"]))]
-            comp = header.get("compile")
-            state = [f[f"optimizer_{i:04d}"] for i in range(int(comp["n_state"]))] if comp else None
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as e:
-        raise ValueError(f"{not_ours} ({type(e).__name__}: {e})") from None
-    except ValueError as e:
-        if str(e).startswith(not_ours):
-            raise
-        raise ValueError(f"{not_ours} ({e})") from None
-    if header.get("class_name") != "Sequential":
-        raise ValueError(f"{not_ours} (unknown model class {header.get('class_name')!r})")
-    model = Sequential.from_config(header["config"], custom_objects)
-    if not model.built:
-        model.build((None, *header["build_input_shape"]))
-    model.set_weights(weights)
-    if compile and comp:
-        try:
-            loss = losses_module.get(comp["loss"])
-        except ValueError:
-            warnings.warn(f"load_model: cannot rebuild the loss {comp['loss']!r}; the model is loaded uncompiled "
-                          "(call compile again)", stacklevel=2)
-            return model
-        metrics = []
-        for name in comp["metrics"]:
-            try:
-                metrics.append(metrics_module.get(name, loss))
-            except ValueError:
-                warnings.warn(f"load_model: cannot rebuild the metric {name!r}; it is left out", stacklevel=2)
-        model.compile(optimizers_module.deserialize(comp["optimizer"]), loss, metrics)
-        model.optimizer.set_state(model.trainable_weights, state)
-    return model
