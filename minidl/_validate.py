@@ -19,8 +19,9 @@ The rules (issue #18; Keras 3 is as strict for most of them, and where it is not
 - a **dtype** is anything :class:`numpy.dtype` understands, restricted to the supported floating types;
 - a **callable** can be checked for the number of positional arguments it will be called with.
 
-``TypeError`` means the kind of value is wrong, ``ValueError`` that its value is (out of range, wrong length,
-unsupported dtype).
+A value of the wrong kind raises :class:`ArgumentTypeError`, which is both a ``TypeError`` and a ``ValueError``
+(so code written for either keeps working); a value of the right kind but out of range, of the wrong length or
+an unsupported dtype raises a plain ``ValueError``.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "ArgumentTypeError",
     "check_bool",
     "check_callable",
     "check_float",
@@ -45,6 +47,14 @@ __all__ = [
     "check_seed",
     "describe",
 ]
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong kind (``use_bias='False'``, ``kernel_size={2, 5}``).
+
+    A :class:`TypeError`, as PyTorch and Python raise for a wrong type, and also a :class:`ValueError`, which
+    Keras raises for most bad arguments: code that catches either keeps working.
+    """
 
 
 def describe(value: Any) -> str:
@@ -66,7 +76,7 @@ def check_bool(value: Any, name: str) -> bool:
         TypeError: anything else (the string ``'False'``, 0 / 1, None, ...).
     """
     if not _is_bool(value):
-        raise TypeError(f"{name} must be a bool (True or False), got {describe(value)}.")
+        raise ArgumentTypeError(f"{name} must be a bool (True or False), got {describe(value)}.")
     return bool(value)
 
 
@@ -92,7 +102,7 @@ def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int
         return None
     if not _is_int(value):
         kind = "an integer" + (" or None" if allow_none else "")
-        raise TypeError(f"{name} must be {kind}, got {describe(value)}.")
+        raise ArgumentTypeError(f"{name} must be {kind}, got {describe(value)}.")
     out = int(value)
     if (minimum is not None and out < minimum) or (maximum is not None and out > maximum):
         if maximum is None:
@@ -150,7 +160,7 @@ def check_float(value: Any, name: str, *, minimum: float | None = None, maximum:
         return None
     if _is_bool(value) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
         kind = "a real number" + (" or None" if allow_none else "")
-        raise TypeError(f"{name} must be {kind}, got {describe(value)}.")
+        raise ArgumentTypeError(f"{name} must be {kind}, got {describe(value)}.")
     out = float(value)
     if math.isnan(out) or (math.isinf(out) and not allow_inf):
         raise ValueError(f"{name} must be a finite number, got {out}.")
@@ -185,17 +195,27 @@ def check_int_tuple(value: Any, name: str, n: int, *, minimum: int = 1) -> tuple
         ValueError: the wrong length or an entry below ``minimum``.
     """
     want = f"an integer or a tuple/list of {n} integers"
-    if _is_int(value):
-        return (check_int(value, name, minimum=minimum),) * n
     if isinstance(value, np.ndarray):
         if value.ndim != 1 or not (np.issubdtype(value.dtype, np.integer)):
-            raise TypeError(f"{name} must be {want}, got an array of shape {value.shape} and dtype {value.dtype}.")
-        value = value.tolist()
-    if not isinstance(value, (tuple, list)):
-        raise TypeError(f"{name} must be {want}, got {describe(value)}.")
-    if len(value) != n:
-        raise ValueError(f"{name} must be {want}, got {len(value)} values: {value!r}.")
-    return tuple(check_int(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(value))
+            raise ArgumentTypeError(
+                f"{name} must be {want}, got an array of shape {value.shape} and dtype {value.dtype}.")
+        items = value.tolist()
+    elif _is_int(value):
+        items = [value] * n
+    elif isinstance(value, (tuple, list)):
+        items = list(value)
+    else:
+        raise ArgumentTypeError(f"{name} must be {want}, got {describe(value)}.")
+    if len(items) != n:
+        raise ValueError(f"{name} must be {want}, got {len(items)} values: {value!r}.")
+    for i, item in enumerate(items):
+        if not _is_int(item):
+            raise ArgumentTypeError(f"{name} must be {want}, got {describe(item)} at position {i} of {value!r}.")
+    out = tuple(int(i) for i in items)
+    if any(i < minimum for i in out):
+        kind = "positive" if minimum == 1 else ("non-negative" if minimum == 0 else f">= {minimum}")
+        raise ValueError(f"{name} must be {kind} ({want}, each >= {minimum}), got {value!r}.")
+    return out
 
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -212,11 +232,11 @@ def check_float_dtype(value: Any, name: str = "dtype",
     allowed = tuple(np.dtype(a) for a in allowed)
     names = ", ".join(repr(a.name) for a in allowed)
     if value is None or isinstance(value, bool):
-        raise TypeError(f"{name} must be one of {names}, got {describe(value)}.")
+        raise ArgumentTypeError(f"{name} must be one of {names}, got {describe(value)}.")
     try:
         dt = np.dtype(value)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be one of {names}, got {describe(value)} ({exc}).") from None
+        raise ArgumentTypeError(f"{name} must be one of {names}, got {describe(value)} ({exc}).") from None
     if dt not in allowed:
         raise ValueError(f"{name} must be one of {names}; {dt.name!r} is not supported, got {value!r}.")
     return dt
@@ -235,7 +255,7 @@ def check_callable(value: Any, name: str, arity: int | Sequence[int] | None = No
     if value is None and allow_none:
         return None
     if not callable(value):
-        raise TypeError(f"{name} must be callable{' or None' if allow_none else ''}, got {describe(value)}.")
+        raise ArgumentTypeError(f"{name} must be callable{' or None' if allow_none else ''}, got {describe(value)}.")
     if arity is None:
         return value
     counts = (arity,) if isinstance(arity, int) else tuple(arity)
@@ -251,4 +271,4 @@ def check_callable(value: Any, name: str, arity: int | Sequence[int] | None = No
             continue
     want = " or ".join(str(k) for k in counts)
     label = getattr(value, "__qualname__", None) or repr(value)
-    raise TypeError(f"{name} must accept {want} positional argument(s), got {label}{sig}.")
+    raise ArgumentTypeError(f"{name} must accept {want} positional argument(s), got {label}{sig}.")

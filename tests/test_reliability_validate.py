@@ -74,7 +74,7 @@ def test_positive_int_accepts_exactly_positive_integers(x):
         assert type(out) is int and out == int(x)
     else:
         err = _raises_naming(lambda a: v.check_positive_int(a, "units"), x, "units")
-        assert isinstance(err, ValueError) == _is_int(x)  # an int out of range is a value error
+        assert isinstance(err, TypeError) != _is_int(x)  # an int out of range is a value error only
 
 
 @settings(max_examples=300, deadline=None)
@@ -85,7 +85,7 @@ def test_rate_accepts_exactly_finite_reals_in_range(x):
         assert type(out) is float and out == float(x)
     else:
         err = _raises_naming(lambda a: v.check_rate(a, "rate"), x, "rate")
-        assert isinstance(err, ValueError) == _is_real(x)
+        assert isinstance(err, TypeError) != _is_real(x)
 
 
 @settings(max_examples=300, deadline=None)
@@ -137,8 +137,12 @@ def test_examples_from_the_issue():
         v.check_int_tuple({2, 5}, "kernel_size", 2)
     with pytest.raises(TypeError, match="kernel_size must be"):
         v.check_int_tuple("33", "kernel_size", 2)
-    with pytest.raises(ValueError, match=r"strides\[1\] must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"strides must be positive .*got \(1, 0\)"):
         v.check_int_tuple((1, 0), "strides", 2)
+    with pytest.raises(ValueError, match=r"strides must be positive .*got 0"):
+        v.check_int_tuple(0, "strides", 2)
+    with pytest.raises(TypeError, match=r"kernel_size must be .*got 2.0 \(float\) at position 1"):
+        v.check_int_tuple((3, 2.0), "kernel_size", 2)
     with pytest.raises(ValueError, match="3 values"):
         v.check_int_tuple([1, 2, 3], "pool_size", 2)
     assert v.check_rate(np.float32(0.5), "rate") == 0.5
@@ -163,6 +167,18 @@ def test_examples_from_the_issue():
     with pytest.raises(TypeError, match="units must be an integer"):
         v.check_positive_int(True, "units")
     assert v.check_non_negative_int(np.int16(0), "patience") == 0
+
+
+def test_wrong_kinds_are_both_type_and_value_errors():
+    for call in (lambda: v.check_bool("False", "b"), lambda: v.check_positive_int("3", "n"),
+                 lambda: v.check_int_tuple({2, 5}, "k", 2), lambda: v.check_rate("0.5", "r"),
+                 lambda: v.check_float_dtype(object(), "dtype"), lambda: v.check_callable(3, "f")):
+        with pytest.raises(v.ArgumentTypeError) as info:
+            call()
+        assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+    with pytest.raises(ValueError) as info:  # a value out of range is a ValueError only
+        v.check_positive_int(0, "n")
+    assert not isinstance(info.value, TypeError)
 
 
 def test_callable_arity():
