@@ -243,19 +243,30 @@ def check_float_dtype(value: Any, name: str = "dtype",
 
 
 def check_callable(value: Any, name: str, arity: int | Sequence[int] | None = None, *,
-                   allow_none: bool = False) -> Callable[..., Any] | None:
+                   allow_none: bool = False, purpose: str | None = None) -> Callable[..., Any] | None:
     """A callable that accepts ``arity`` positional arguments (any of them, when a sequence is given).
 
     The signature is checked with :func:`inspect.signature`; a callable whose signature cannot be read (some
     builtins) passes the arity check, since nothing can be said about it.
 
+    Args:
+        value, name: the argument and its name.
+        arity: how many positional arguments it will be called with.
+        allow_none: whether None is accepted (and returned).
+        purpose: what the function must compute (``'a loss fn(y_true, y_pred) -> scalar Tensor'``); when
+            given, Python built-ins and NumPy ufuncs are refused: ``compile(loss=print)`` accepts two
+            arguments, but no built-in computes a differentiable loss from Tensors.
+
     Raises:
-        TypeError: not callable, or it cannot be called with that many positional arguments.
+        TypeError: not callable, a built-in where ``purpose`` is given, or it cannot be called with that many
+            positional arguments.
     """
     if value is None and allow_none:
         return None
     if not callable(value):
         raise ArgumentTypeError(f"{name} must be callable{' or None' if allow_none else ''}, got {describe(value)}.")
+    if purpose is not None and (inspect.isbuiltin(value) or isinstance(value, np.ufunc)):
+        raise ArgumentTypeError(f"{name} must be {purpose}, got the built-in {describe(value)}.")
     if arity is None:
         return value
     counts = (arity,) if isinstance(arity, int) else tuple(arity)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import functional as F
-from ..kernels.shapes import as_pair
+from .._validate import check_int_tuple
 from .base import Layer, _check_padding, _check_rank, _spatial_out
 
 __all__ = ["MaxPooling2D", "MaxPool2D"]
@@ -20,9 +20,11 @@ class MaxPooling2D(Layer):
     """
 
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid", **kwargs: Any) -> None:
+        pool_size = check_int_tuple(pool_size, "MaxPooling2D: pool_size", 2)
+        strides = pool_size if strides is None else check_int_tuple(strides, "MaxPooling2D: strides", 2)
         super().__init__(**kwargs)
-        self.pool_size = as_pair(pool_size, "MaxPooling2D: pool_size")
-        self.strides = self.pool_size if strides is None else as_pair(strides, "MaxPooling2D: strides")
+        self.pool_size = pool_size
+        self.strides = strides
         self.padding = _check_padding(padding, "MaxPooling2D")
 
     def call(self, x, training=False):

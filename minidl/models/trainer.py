@@ -43,6 +43,7 @@ from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from .._validate import check_bool, check_callable, check_rate, describe
 from ..autograd import Tensor, no_grad
 from ..layers import Activation, Dense, Layer, _ActivationMixin
 from ..random import get_rng
@@ -178,6 +179,9 @@ class Trainer:
         Raises:
             ValueError: for unknown names (listing the known ones); the model is unchanged then.
         """
+        if callable(loss) and not isinstance(loss, (losses_module.Loss, type)):
+            check_callable(loss, "compile: loss", 2, purpose="a loss: a name, a Loss, or fn(y_true, y_pred) "
+                           "returning a scalar Tensor")
         opt = optimizers_module.get(optimizer)
         loss_obj = losses_module.get(loss) if loss is not None else None
         if metrics is None:
@@ -227,6 +231,9 @@ class Trainer:
         """(loss, output) for one batch; the output is the logits when fused (see :meth:`_fused`)."""
         out = self._forward(x, training=training, logits=self._fused_now)
         loss = self.loss.from_logits(y, out) if self._fused_now else self.loss(y, out)
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"the loss {getattr(self.loss, 'name', self.loss)!r} returned {describe(loss)}; a loss "
+                            "must return a scalar Tensor computed from y_pred with minidl ops")
         for layer in self._loss_layers:
             for term in layer.losses:
                 loss = loss + term
@@ -300,9 +307,8 @@ class Trainer:
         epochs = _positive_int(epochs, "epochs", 0)
         initial_epoch = _positive_int(initial_epoch, "initial_epoch", 0)
         verbose = _check_verbose(verbose)
-        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
-                or not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"validation_split must be a number in [0, 1), got {validation_split!r}")
+        validation_split = check_rate(validation_split, "validation_split")  # NumPy floats accepted
+        shuffle = check_bool(shuffle, "shuffle")
         cb_list = list(callbacks or [])
         for cb in cb_list:
             if not isinstance(cb, callbacks_module.Callback):
