@@ -38,6 +38,7 @@ from __future__ import annotations
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
 from typing import Any, Sequence
 
@@ -88,6 +89,25 @@ def _unique(tensors: list[Tensor]) -> list[Tensor]:
             seen.add(id(t))
             out.append(t)
     return out
+
+
+# ---------------------------------------------------------------------------------------------------- load budget
+# While minidl.models.load_model rebuilds a model, the number of weight values the file holds (per thread): a
+# crafted config (units=10**10) is refused before it allocates, instead of asking for hundreds of GiB.
+_LOAD_BUDGET = threading.local()
+
+
+def _charge_weight_budget(layer: "Layer", name: str, shape: tuple[int, ...]) -> None:
+    left = getattr(_LOAD_BUDGET, "values_left", None)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"layer {layer.name!r}: weight {name!r} cannot have a negative size, got shape {shape}")
+    if left is None:
+        return
+    size = int(np.prod(shape, dtype=object))
+    if size > left:
+        raise ValueError(f"layer {layer.name!r}: weight {name!r} of shape {shape} ({size} values) exceeds what the "
+                         f"model file holds ({left} values left); the file's config does not match its weights")
+    _LOAD_BUDGET.values_left = left - size
 
 
 # ---------------------------------------------------------------------------------------------------- Layer
@@ -175,7 +195,9 @@ class Layer:
         """
         init = initializers.get(initializer)
         dt = np.dtype(dtype) if dtype is not None else self.dtype
-        data = np.ascontiguousarray(init(tuple(int(s) for s in shape), dt, get_rng()), dtype=dt)
+        shape = tuple(int(s) for s in shape)
+        _charge_weight_budget(self, name, shape)  # a model being loaded may not allocate more than its file holds
+        data = np.ascontiguousarray(init(shape, dt, get_rng()), dtype=dt)
         w = Tensor(data, requires_grad=bool(trainable and self._trainable), name=f"{self.name}/{name}")
         self._own_weights.append(w)
         self._own_trainable.append(bool(trainable))
