@@ -1,18 +1,33 @@
 """minidl.kernels: hand-written array kernels, arrays in and arrays out. Never imports minidl.
 
-Three modules implement the same functions with the same names and signatures:
+One folder per operation, each read in the same order::
 
-- ``reference`` : plain NumPy, obviously correct, slow. The oracle every other backend is tested against.
-- ``cpu``       : Numba ``@njit(parallel=True, cache=True)``; float32 or float64 C-contiguous arrays.
-- ``cuda``      : ``numba.cuda`` kernels plus launch wrappers; the same functions on device arrays.
-  Imported lazily (``from minidl.kernels import cuda``) so that minidl works without a GPU.
+    kernels/<op>/__init__.py   the math, once, in one notation, and the contract's function names
+    kernels/<op>/reference.py  plain NumPy, obviously correct, slow: the oracle every other version is tested against
+    kernels/<op>/loops.py      readable Numba: the math as loops, one output element per iteration
+                               (what one CUDA thread computes); step through it with NUMBA_DISABLE_JIT=1
+    kernels/<op>/cpu.py        the fast CPU path (and further files for conv2d's special paths); each
+                               docstring says what it optimises over loops.py and what that gains
+    kernels/<op>/cuda.py       numba.cuda kernels plus launch wrappers, on device arrays
+
+Operations: ``conv2d``, ``pool2d``, ``activations``, ``softmax`` (with the cross-entropy and BCE losses),
+``dense`` (with dropout), ``tied_ae``, ``optimizers``, ``batchnorm``, and ``array`` (the generic device
+primitives). The CPU runtime they share (thread pool, one-thread-per-call BLAS, work buffers) is
+:mod:`.runtime`, :mod:`.blas` and :mod:`.common`; the CUDA one :mod:`.cuda_runtime`. :mod:`.registry` lists every
+implementation of every operation; ``cpu``, ``cuda`` and ``reference`` gather the implementations of one
+kind into one namespace (``from minidl.kernels import cpu``).
+
+Learner mode: ``MINIDL_KERNELS=loops`` in the environment, or ``with minidl.kernels.use("loops"):``, makes
+minidl's CPU device run every operation on its ``loops.py`` (``"reference"`` on the NumPy oracle;
+``"fast"``, the default, on ``cpu.py``). Same results within float rounding, slower.
 
 The contract (every function writes into caller-allocated outputs, listed last before the scalars, and
 returns None unless stated). ``N`` batch, ``H, W`` spatial, ``C`` channels, ``F`` filters; images NHWC.
 Padding arguments ``ph, pw`` are the top/left padding from :func:`shapes.conv_output_size`; the output
 shape implies the rest.
 
-Convolution, x (N,H,W,C), w (KH,KW,C,F), b (F,), y (N,OH,OW,F)::
+Convolution, x (N,H,W,C), w (KH,KW,C,F), b (F,), y (N,OH,OW,F) (the CPU versions also take ``cols=``,
+after ``relu``: see ``conv2d/cpu.py``)::
 
     conv2d_forward(x, w, b, out, sh, sw, ph, pw, relu=False)  # relu: fused activation, applied in place
     conv2d_backward_input(dy, w, dx, sh, sw, ph, pw)        # dx (N,H,W,C) overwritten
@@ -69,6 +84,44 @@ Optimizer updates, in place on flat parameter arrays::
     rmsprop_update(param, grad, ms, lr, rho, eps)               # ms = rho ms + (1 - rho) g^2;
                                                                 # p -= lr g / (sqrt(ms) + eps)
 """
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator
+
 from . import shapes
 
-__all__ = ["shapes"]
+__all__ = ["shapes", "MODES", "mode", "use"]
+
+MODES = ("fast", "loops", "reference")
+
+
+def _check_mode(name: object, source: str) -> str:
+    if name not in MODES:
+        raise ValueError(f"{source} must be one of {', '.join(map(repr, MODES))}, got {name!r}")
+    return name  # type: ignore[return-value]
+
+
+_mode = _check_mode(os.environ.get("MINIDL_KERNELS", "fast") or "fast", "MINIDL_KERNELS")
+
+
+def mode() -> str:
+    """The CPU kernels in use: 'fast' (``<op>/cpu.py``), 'loops' (``<op>/loops.py``) or 'reference'."""
+    return _mode
+
+
+@contextlib.contextmanager
+def use(name: str) -> Iterator[None]:
+    """``with minidl.kernels.use("loops"):`` runs minidl's CPU operations on the readable kernels inside
+    the block (process-wide: set it around a whole training step, not in one thread of several).
+
+    Raises:
+        ValueError: for a name not in :data:`MODES`.
+    """
+    global _mode
+    prev, _mode = _mode, _check_mode(name, "kernels.use(name)")
+    try:
+        yield
+    finally:
+        _mode = prev

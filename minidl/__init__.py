@@ -26,12 +26,15 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "ops", "functional", "testing", "layers", "models", "losses", "optimizers", "metrics", "callbacks",
     "utils", "cluster", "decomposition", "cluster_metrics", "datasets", "viz", "kernel_table", "initializers",
-    "device", "random",
+    "device", "random", "symbolic", "regularizers",
 }
-_LAZY = {"Sequential": ("models", "Sequential"), "load_model": ("models", "load_model"), "Input": ("layers", "Input")}
+_LAZY = {"Sequential": ("models", "Sequential"), "load_model": ("models", "load_model"), "Input": ("layers", "Input"),
+         "Model": ("models", "Model"), "KerasTensor": ("symbolic", "KerasTensor"),
+         "InputSpec": ("layers", "InputSpec")}
 
 __all__ = [
-    "Tensor", "Function", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "Sequential", "load_model", "Input",
+    "Tensor", "Function", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "Sequential", "Model", "load_model", "Input",
+    "KerasTensor", "InputSpec",
     "abs", "clip", "concatenate", "exp", "log", "matmul", "maximum", "mean", "minimum", "reshape", "sqrt",
     "stack", "sum", "transpose", "where",
 ]

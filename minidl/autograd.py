@@ -14,12 +14,12 @@ intermediate gradients live only during the walk, as in PyTorch.
 
 Devices: ``data`` is a NumPy array ('cpu') or a numba device array ('cuda'); see :mod:`minidl.device`. The
 engine itself touches arrays in three places only (the seed gradient of a scalar, the sum of two
-gradients, zeros for an unused output), and each checks ``type(x) is np.ndarray`` first, so the CPU
-path is unchanged.
+gradients, zeros for an unused output). Grad mode (:func:`no_grad`) is per thread, as in PyTorch.
 """
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -29,38 +29,41 @@ from .device import check_device, to_device
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor"]
 
-_grad_enabled = True
+class _GradMode(threading.local):
+    """Whether operations record a graph, per thread (as in PyTorch): a ``no_grad`` block in one thread
+    (a ``predict`` beside a ``fit``) never switches recording off in another."""
+
+    enabled = True  # the class attribute is every new thread's starting value
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations currently record a graph."""
-    return _grad_enabled
+    """Whether operations currently record a graph in the calling thread."""
+    return _grad_mode.enabled
 
 
 @contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Context manager inside which no graph is recorded (inference, optimizer updates)."""
-    global _grad_enabled
-    prev, _grad_enabled = _grad_enabled, False
+def _set_grad_enabled(value: bool) -> Iterator[None]:
+    prev, _grad_mode.enabled = _grad_mode.enabled, value
     try:
         yield
     finally:
-        _grad_enabled = prev
+        _grad_mode.enabled = prev
 
 
-@contextlib.contextmanager
-def enable_grad() -> Iterator[None]:
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager inside which the calling thread records no graph (inference, optimizer updates)."""
+    return _set_grad_enabled(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
     """Context manager that switches graph recording back on inside a :func:`no_grad` block."""
-    global _grad_enabled
-    prev, _grad_enabled = _grad_enabled, True
-    try:
-        yield
-    finally:
-        _grad_enabled = prev
+    return _set_grad_enabled(True)
 
 
-def _is_device_array(x: Any) -> bool:
-    return hasattr(x, "copy_to_host")  # a numba device array (NumPy arrays and scalars are host data)
+_is_device_array = kernel_table.is_device_array  # the one definition (NumPy arrays and scalars are host data)
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -71,7 +74,7 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         if data.dtype.kind not in "biuf":
             raise TypeError(f"Tensor data must be numeric (bool, int or float), got dtype {data.dtype}")
         if dtype is not None and np.dtype(dtype) != data.dtype:
-            return _ops()._astype(data, np.dtype(dtype))
+            return _ops().arrays.of(data).astype(data, np.dtype(dtype))
         return data
     arr = np.asarray(data)
     if arr.dtype.kind not in "biuf":
@@ -259,7 +262,7 @@ class Tensor:
             grad = grad.data if isinstance(grad, Tensor) else grad
             if not _is_device_array(self.data) or not _is_device_array(grad):
                 grad = np.asarray(grad, dtype=self.data.dtype)
-            grad = to_device(_ops()._astype(grad, self.data.dtype) if grad.dtype != self.data.dtype else grad,
+            grad = to_device(_ops().arrays.of(grad).astype(grad, self.data.dtype) if grad.dtype != self.data.dtype else grad,
                              self.device)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}")
@@ -330,7 +333,23 @@ class Tensor:
     def __ne__(self, other):  # type: ignore[override]
         return Tensor._make(_host(self) != _raw(other))
 
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # identity: tensors stay usable as dict keys although == is element-wise
+
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor; more elements raise, as in NumPy and PyTorch (``if t == u:``
+        and ``t in [a, b]`` would otherwise be silently True for any non-empty tensor)."""
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.size} elements is ambiguous; use "
+                             "t.any() or t.all()")
+        return bool(_host(self).reshape(-1)[0])
+
+    def any(self) -> bool:
+        """Whether some element is non-zero (not differentiable)."""
+        return bool(np.any(_host(self)))
+
+    def all(self) -> bool:
+        """Whether every element is non-zero (not differentiable)."""
+        return bool(np.all(_host(self)))
 
     # ------------------------------------------------------------------ methods mirroring ops
     def reshape(self, *shape):
@@ -400,7 +419,7 @@ def _device_add(a: Any, b: Any) -> Any:
     """a + b for device arrays of one shape, into a new array (out of place: either may be shared)."""
     B = kernel_table.of(a)
     if b.dtype != a.dtype:
-        b = _ops()._astype(b, a.dtype)
+        b = _ops().arrays.of(b).astype(b, a.dtype)
     out = B.empty(a.shape, dtype=a.dtype)
     B.binary("add", a, b, out)
     return out
@@ -450,7 +469,7 @@ class Function:
         ctx = cls()
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         needs = tuple(t.requires_grad for t in tensors)
-        requires = _grad_enabled and any(needs)
+        requires = _grad_mode.enabled and any(needs)
         ctx.needs_input_grad = needs
         out = ctx.forward(*[t.data for t in tensors], **kwargs)
         if isinstance(out, tuple):
@@ -492,7 +511,7 @@ def _accumulate_leaf_device(t: Tensor, g: Any) -> None:
         _accumulate_leaf(t, g.reshape(t.data.shape))
         return
     if g.dtype != t.data.dtype:
-        g = _ops()._astype(g, t.data.dtype)
+        g = _ops().arrays.of(g).astype(g, t.data.dtype)
     t.grad = g if t.grad is None else _device_add(t.grad, g)
 
 

@@ -6,10 +6,11 @@ The design, in five points:
    'cpu', a numba device array (``numba.cuda``, or its simulator) is on 'cuda'. There is no device field
    to keep in sync; ``tensor.device`` just looks at ``tensor.data``.
 2. The math is written once. The Function classes in :mod:`minidl.functional` call kernels through
-   :func:`minidl.kernel_table.of` (the kernel table picks :mod:`minidl.kernels.cpu` or
-   :mod:`minidl.kernels.cuda` by array type), and the basic ops in :mod:`minidl.ops` keep their NumPy code
-   as a first branch and call a handful of generic device primitives otherwise (broadcasting element-wise
-   ops, reductions, strided copies). Only primitives differ between devices.
+   :func:`minidl.kernel_table.of` (the kernel table picks every operation's ``cpu`` or ``cuda``
+   implementation from :mod:`minidl.kernels.registry` by array type), and the basic ops in
+   :mod:`minidl.ops` call the array operations of :mod:`minidl.ops.arrays` (NumPy, or the generic device
+   primitives: broadcasting element-wise ops, reductions, strided copies). Only those namespaces differ
+   between devices; :func:`minidl.kernel_table.is_device_array` is the one test of where an array lives.
 3. Data moves only when asked: :func:`to_device` (``tensor.to('cuda')``, ``model.to('cuda')``) copies; an
    op never copies silently. Operands on two devices raise ValueError naming both. One exception, as in
    PyTorch: 0-d host arrays (Python numbers, the loss value returned by the fused losses) are scalars and
@@ -38,7 +39,7 @@ __all__ = ["to_device", "device_of", "move_model", "check_device"]
 
 def device_of(array: Any) -> str:
     """'cpu' for a NumPy array, 'cuda' for anything else (a device array)."""
-    return "cuda" if hasattr(array, "copy_to_host") else "cpu"
+    return "cuda" if kernel_table.is_device_array(array) else "cpu"
 
 
 def check_device(device: str) -> str:
@@ -58,7 +59,7 @@ def to_device(array: Any, device: str) -> Any:
         ValueError: for an unknown device name.
         RuntimeError: for 'cuda' without numba-cuda or a GPU (the message says what to install).
     """
-    on_device = hasattr(array, "copy_to_host")
+    on_device = kernel_table.is_device_array(array)
     if device == "cpu":
         return array.copy_to_host() if on_device else np.asarray(array)
     B = kernel_table.get(check_device(device))

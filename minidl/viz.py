@@ -35,9 +35,12 @@ __all__ = [
     "plot_feature_maps",
     "plot_latent_2d",
     "plot_reconstructions",
+    "plot_graph",
 ]
 
 PathLike = str | os.PathLike[str] | None
+
+from .graph_plot import plot_graph  # noqa: E402  (the autograd graph, drawn; see minidl/graph_plot.py)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -193,66 +193,65 @@ def test_matches_sklearn_with_same_init(dtype, rel):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("k, n_threads", [(1, 1), (5, 2), (9, 3)])
-def test_fused_lloyd_step_matches_numpy(dtype, k, n_threads):
-    # the one-pass kernel (assignment + per-thread partial sums) against plain NumPy; n = 61 is not a multiple of
-    # the thread count, so the last block is short
-    from minidl.cluster import _lloyd_step, _prepare_centers, _sq_norms
+def test_assignment_kernel_matches_the_textbook_reference(dtype, k, n_threads):
+    # the per-iteration kernel that fit and predict share, in its assignment role, against plain NumPy; n = 61 is
+    # not a multiple of the thread count, so the last block is short
+    from minidl.cluster import lloyd, reference
 
     rng = np.random.default_rng(k)
     X = rng.standard_normal((61, 7)).astype(dtype)
     C = rng.standard_normal((k, 7))
-    labels_ref, _ = _reference_inertia(X.astype(np.float64), C)
-    centers_x, c_sq = np.empty((k, 7), dtype), np.empty(k)
-    _prepare_centers(C, centers_x, c_sq)
-    labels = labels_ref.copy()
-    labels[:10] = -1  # ten samples "changed"
-    min_dist, sums, counts = np.empty(61), np.empty((k, 7)), np.empty(k, dtype=np.int64)
-    inertia, n_changed = _lloyd_step(
-        X, _sq_norms(X), centers_x, c_sq, labels, min_dist, np.empty((n_threads, k, 7)),
-        np.empty((n_threads, k), dtype=np.int64), sums, counts,
-    )
+    labels_ref, dmin_ref = reference.assign(X.astype(np.float64), C)
+    labels, min_dist, inertia = lloyd.assign(X, lloyd.sq_norms(X), C, n_threads)
     np.testing.assert_array_equal(labels, labels_ref)
-    assert n_changed == 10
-    exact = ((X.astype(np.float64) - C[labels_ref]) ** 2).sum(1)
     tol = 1e-10 if dtype == np.float64 else 1e-4
-    np.testing.assert_allclose(min_dist, exact, rtol=tol, atol=tol)
-    assert inertia == pytest.approx(exact.sum(), rel=tol)
-    np.testing.assert_array_equal(counts, np.bincount(labels_ref, minlength=k))
-    X64 = X.astype(np.float64)  # the kernel accumulates in float64
-    np.testing.assert_allclose(sums, np.stack([X64[labels_ref == j].sum(0) for j in range(k)]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(min_dist, dmin_ref, rtol=tol, atol=tol)
+    assert inertia == pytest.approx(dmin_ref.sum(), rel=tol)
 
 
-def _numpy_lloyd(X, C, max_iter):
-    """Textbook Lloyd in float64 NumPy: assign, re-seed an empty cluster with the farthest sample, take the means."""
-    C = C.copy()
-    for it in range(max_iter):
-        d = ((X[:, None, :] - C[None]) ** 2).sum(-1)
-        labels = d.argmin(1)
-        dmin = d[np.arange(len(X)), labels]
-        sums = np.stack([X[labels == j].sum(0) for j in range(len(C))])
-        counts = np.bincount(labels, minlength=len(C)).astype(float)
-        for j in np.flatnonzero(counts == 0):
-            i = int(np.argmax(dmin))
-            sums[labels[i]] -= X[i]
-            counts[labels[i]] -= 1
-            sums[j], counts[j] = X[i], 1
-            dmin[i] = -1.0
-        C = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], C)
-    return C
+def test_kmeans_plusplus_matches_the_textbook_reference():
+    from minidl.cluster import reference
+
+    X = _blobs(seed=3)[0]
+    for seed in range(4):
+        _, idx = kmeans_plusplus(X, 3, random_state=seed)
+        np.testing.assert_array_equal(idx, reference.kmeans_plusplus(X, 3, np.random.default_rng(seed)))
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4, 1e6])
+def test_float32_data_far_from_the_origin_clusters_like_centred_data(offset):
+    """KMeans centres the data first (as scikit-learn does): offset float32 blobs cluster perfectly."""
+    from minidl.cluster_metrics import adjusted_rand_score
+
+    X, _, y = _blobs(seed=5, dtype=np.float64)
+    Xo = (X + offset).astype(np.float32)
+    km = KMeans(3, n_init=3, random_state=0).fit(Xo)
+    assert adjusted_rand_score(y, km.labels_) == pytest.approx(1.0)
+    np.testing.assert_array_equal(km.predict(Xo), km.labels_)
+    assert np.abs(km.cluster_centers_.mean(0) - Xo.mean(0)).max() < 20  # centres in the data's coordinates
+
+
+def test_data_whose_squared_norms_overflow_is_refused():
+    X = np.array([[1e155, 0.0], [-1e155, 1.0], [0.0, 2.0]])
+    with pytest.raises(ValueError, match="squared norm overflows"):
+        KMeans(2, n_init=1).fit(X)
+    km = KMeans(2, n_init=1, random_state=0).fit(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]))
+    with pytest.raises(ValueError, match="squared norm overflows"):
+        km.predict(np.array([[1e160, 0.0]]))
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_running_centre_sums_match_recomputed_means(n_threads, monkeypatch):
     # _lloyd keeps the centre sums across iterations and moves only the samples that changed cluster; after many
     # iterations, and after an empty cluster was re-seeded mid-run, the centres must still be the plain means.
-    import minidl.cluster as cl
+    from minidl.cluster import lloyd as cl, reference
 
     monkeypatch.setattr(cl, "_CHUNK", 16)  # several chunks per thread block even on this small X
     rng = np.random.default_rng(7)
     X = np.concatenate([rng.standard_normal((90, 3)), rng.standard_normal((30, 3)) + 6.0])
     C0 = np.concatenate([X[:5], [[40.0, 40.0, 40.0]]])  # centre 5 is nobody's nearest: emptied in step 1
     for iters in (1, 2, 4, 8):
-        centers, labels, n_iter, history = cl._lloyd(X, cl._sq_norms(X), C0, iters, -1.0, n_threads)
-        np.testing.assert_allclose(centers, _numpy_lloyd(X, C0, n_iter), rtol=1e-12, atol=1e-12)
+        centers, labels, n_iter, history = cl.lloyd(X, cl.sq_norms(X), C0, iters, -1.0, n_threads)
+        np.testing.assert_allclose(centers, reference.lloyd(X, C0, n_iter)[0], rtol=1e-12, atol=1e-12)
         assert np.all(np.diff(history) <= 1e-9 * history[0])
     assert n_iter > 2  # the runs went past the re-seeding and the full re-sum

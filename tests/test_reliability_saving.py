@@ -120,8 +120,11 @@ def test_seeded_dropout_and_noise_keep_their_random_state(tmp_path):
 
 
 def test_duplicate_layer_names_are_refused_at_save_and_tied_layers_relink(tmp_path):
-    a, b = L.Dense(3, name="same"), L.Dense(3, name="same")
-    m = M.Sequential([L.Input((4,)), a, b, L.DenseTranspose(b, name="t")])
+    # Sequential.add refuses a duplicate among its own layers; one inside a nested model is caught at save.
+    b = L.Dense(3, name="same")
+    m = M.Sequential([L.Input((4,)), L.Dense(3, name="same_outer"), M.Sequential([b], name="inner")])
+    m.layers[0].name = "same"  # renamed after add, as a user can
+    m.add(L.DenseTranspose(b, name="t"))
     with pytest.raises(ValueError, match=r"two different layers named 'same'"):
         m.save(tmp_path / "x.npz")
     assert not (tmp_path / "x.npz").exists()

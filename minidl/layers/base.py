@@ -37,6 +37,7 @@ constructor arguments and pass ``custom_objects={'Residual': Residual}`` to :fun
 from __future__ import annotations
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 from collections import defaultdict
@@ -51,6 +52,8 @@ from .._validate import check_bool, check_float_dtype, describe
 from ..autograd import Tensor, no_grad
 from ..kernels.shapes import PADDINGS
 from ..random import get_rng
+from ..symbolic import KerasTensor, Node, any_symbolic, flatten, map_structure
+from .input_spec import assert_input_compatibility
 
 __all__ = ["Layer", "unique_name"]
 
@@ -76,6 +79,42 @@ def unique_name(prefix: str) -> str:
 
 def _shape_str(shape: Any) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _is_shape(s: Any) -> bool:
+    """A shape is a tuple of ints / None; anything else (a list of shapes, ...) is a structure of shapes."""
+    return isinstance(s, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in s)
+
+
+def _map_shapes(fn: Any, struct: Any, leaf: Any = None) -> Any:
+    """``fn`` applied to every shape of ``struct`` (a shape or a list / tuple / dict of shapes), or, with
+    ``leaf`` a type, to every object of that type (a KerasTensor, a Tensor) in it."""
+    if (leaf is not None and isinstance(struct, leaf)) or (leaf is None and _is_shape(struct)):
+        return fn(struct)
+    if isinstance(struct, dict):
+        return {k: _map_shapes(fn, v, leaf) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [_map_shapes(fn, v, leaf) for v in struct]
+    if isinstance(struct, tuple):
+        return tuple(_map_shapes(fn, v, leaf) for v in struct)
+    return fn(struct)
+
+
+def _flatten_shapes(struct: Any) -> list:
+    out: list = []
+    _map_shapes(out.append, struct)
+    return out
+
+
+def _as_tensors(x: Any, dtype: Any) -> Any:
+    """``x`` with every array in it wrapped as a constant Tensor (a list of inputs stays a list)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (list, tuple)) and x and all(isinstance(v, (Tensor, np.ndarray)) for v in flatten(x)):
+        return map_structure(lambda v: v if isinstance(v, Tensor) else Tensor(v, dtype=dtype), x)
+    if isinstance(x, dict):
+        return {k: _as_tensors(v, dtype) for k, v in x.items()}
+    return Tensor(x, dtype=dtype)
 
 
 def _unique(tensors: list[Tensor]) -> list[Tensor]:
@@ -155,7 +194,13 @@ class Layer:
         # Own weights in creation order, with each one's own trainable flag (add_weight(trainable=...)).
         self._own_weights: list[Tensor] = []
         self._own_trainable: list[bool] = []
-        self.activity_regularizer: float | None = None
+        self.activity_regularizer: Any = None  # an L1 coefficient (float) or a regularizer
+        self._weight_regularizers: list[tuple[Tensor, Any]] = []
+        self.input_spec: Any = None  # an InputSpec (or list of them), checked by __call__
+        # what build() learnt about its inputs (Dense: the width), checked on KerasTensors only, so that a
+        # graph fails where it is built while eager calls keep the kernels' own messages
+        self._graph_spec: Any = None
+        self._inbound_nodes: list[Node] = []  # one per call on KerasTensors (minidl.symbolic)
 
     # -------------------------------------------------------------- sub-layer tracking
     def __setattr__(self, key: str, value: Any) -> None:
@@ -180,7 +225,7 @@ class Layer:
 
     # -------------------------------------------------------------- weights
     def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
-                   trainable: bool = True, dtype: Any = None) -> Tensor:
+                   trainable: bool = True, dtype: Any = None, regularizer: Any = None) -> Tensor:
         """Creates, registers and returns a weight tensor.
 
         Args:
@@ -189,6 +234,7 @@ class Layer:
             initializer: a name from :mod:`minidl.initializers` or a callable ``(shape, dtype, rng)``.
             trainable: False for weights the optimizer must never touch (e.g. running statistics).
             dtype: default the layer's dtype.
+            regularizer: a :mod:`minidl.regularizers` penalty on this weight, added to the training loss.
 
         Returns:
             A Tensor that requires grad when it (and this layer) is trainable.
@@ -201,7 +247,27 @@ class Layer:
         w = Tensor(data, requires_grad=bool(trainable and self._trainable), name=f"{self.name}/{name}")
         self._own_weights.append(w)
         self._own_trainable.append(bool(trainable))
+        if regularizer is not None:
+            from .. import regularizers
+
+            self._weight_regularizers.append((w, regularizers.get(regularizer)))
         return w
+
+    def regularization_losses(self) -> list[Tensor]:
+        """The weight penalties (kernel / bias regularizers) of this layer and its sub-layers, computed
+        now from the current weights (each layer once, even when shared); the trainer adds them to the loss."""
+        out: list[Tensor] = []
+        seen: set[int] = set()
+        stack: list[Layer] = [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            for w, reg in layer.__dict__.get("_weight_regularizers", []):
+                out.append(reg(w))  # frozen weights count too (as in Keras); they just get no update
+            stack.extend(reversed(layer._sublayers()))
+        return out
 
     @property
     def weights(self) -> list[Tensor]:
@@ -306,21 +372,32 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement call(x, training=False)")
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        """The output shape for ``input_shape`` (batch dimension as None).
+        """The output shape for ``input_shape`` (batch dimension as None; a list of shapes for a layer
+        taking a list of inputs).
 
         This default builds the layer if needed and runs it on a one-sample batch of zeros; built-in
         layers override it with arithmetic, so it works before any data (model summaries).
         """
         self._ensure_built(input_shape)
+        dummy = _map_shapes(lambda s: Tensor(np.zeros((1, *s[1:]), dtype=self.dtype)), input_shape)
         with no_grad():
-            out = self.call(Tensor(np.zeros((1, *input_shape[1:]), dtype=self.dtype)), training=False)
-        return (None, *out.shape[1:])
+            out = self._call_with_training(dummy, (), {}, False)
+        return map_structure(lambda t: (None, *t.shape[1:]), out)
+
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        """The KerasTensor(s) this layer returns when called on KerasTensors: by default shaped by
+        :meth:`compute_output_shape` of the first argument's shape(s). Layers whose output depends on more
+        than shapes (an op of several arguments) override this."""
+        shapes = _map_shapes(lambda t: t.shape, args[0], leaf=KerasTensor)
+        dtype = next((t.dtype for t in flatten(args[0]) if isinstance(t, KerasTensor)), self.dtype.name)
+        out = self.compute_output_shape(shapes)
+        return _map_shapes(lambda s: KerasTensor(s, dtype=dtype), out)
 
     def _ensure_built(self, input_shape: Shape) -> None:
         """Builds the layer for ``input_shape`` unless it already is; records its input/output shapes."""
         if self.built:
             return
-        input_shape = (None, *tuple(input_shape)[1:])
+        input_shape = _map_shapes(lambda s: (None, *tuple(s)[1:]), input_shape)
         self.build(input_shape)
         self.built = True
         self.input_shape = input_shape
@@ -331,25 +408,99 @@ class Layer:
         """Adds a scalar loss term for this call (read by the model after the forward pass)."""
         self.losses.append(value)
 
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
-        """Builds on first use (from ``x.shape``), then runs :meth:`call`.
+    def _call_with_training(self, x: Any, args: tuple, kwargs: dict, training: bool) -> Any:
+        # Keras passes ``training`` only to a call() that takes it: ``def call(self, inputs)`` is fine too.
+        cls = type(self)
+        takes = cls.__dict__.get("_call_takes_training")
+        if takes is None:
+            try:
+                params = inspect.signature(cls.call).parameters
+                takes = "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+            except (TypeError, ValueError):
+                takes = True
+            setattr(cls, "_call_takes_training", takes)
+        if takes:
+            return self.call(x, *args, training=training, **kwargs)
+        return self.call(x, *args, **kwargs)
+
+    def __call__(self, x: Any, *args: Any, training: bool = False, **kwargs: Any) -> Any:
+        """Builds on first use (from ``x.shape``), checks :attr:`input_spec`, then runs :meth:`call`.
+
+        On :class:`~minidl.symbolic.KerasTensor` inputs nothing is computed: the layer is built for their
+        shapes and a node is recorded (see :mod:`minidl.symbolic`); the result is KerasTensors.
 
         Args:
-            x: a Tensor (or an array, wrapped as a constant Tensor of the layer's dtype).
+            x: a Tensor (or an array, wrapped as a constant Tensor of the layer's dtype), a list of them
+                for layers taking several inputs, or KerasTensors.
             training: True inside ``fit`` (dropout and noise active).
+
+        Raises:
+            ValueError: naming the layer, when the input breaks the layer's :attr:`input_spec` or cannot be
+                built for; nothing is recorded then.
         """
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=self.dtype)
+        if not (isinstance(x, Tensor) and not args and not kwargs) and any_symbolic(x, args, kwargs):
+            return self._symbolic_call(x, args, kwargs)
+        if isinstance(x, Tensor):
+            shapes = x.shape
+        else:
+            x = _as_tensors(x, self.dtype)
+            shapes = _map_shapes(lambda t: t.shape, x, leaf=Tensor)
+        if self.input_spec is not None:
+            self._check_input_spec(shapes, x)
         if not self.built:
-            self._ensure_built((None, *x.shape[1:]))
+            self._ensure_built(_map_shapes(lambda s: (None, *s[1:]), shapes))
         if self.losses:  # losses describe the latest call only
             self.losses = []
-        out = self.call(x, training=training)
-        if self.activity_regularizer is not None:
-            # L1 penalty on the outputs, averaged over the batch (tf.keras divides by the batch size, so
-            # the penalty's weight does not depend on batch_size).
-            self.losses.append(ops.abs(out).sum() * (self.activity_regularizer / max(1, out.shape[0])))
+        out = self._call_with_training(x, args, kwargs, training)
+        reg = self.activity_regularizer
+        if reg is not None:
+            # A penalty on the outputs, averaged over the batch (tf.keras divides by the batch size, so
+            # the penalty's weight does not depend on batch_size). A float is an L1 coefficient.
+            if isinstance(reg, float):
+                self.losses.append(ops.abs(out).sum() * (reg / max(1, out.shape[0])))
+            else:
+                self.losses.append(reg(out) * (1.0 / max(1, out.shape[0])))
         return out
+
+    def _check_input_spec(self, shapes: Any, x: Any, spec: Any = None) -> None:
+        flat = [s for s in _flatten_shapes(shapes)]
+        dtypes = [getattr(t, "dtype", None) for t in flatten(x)]
+        dtypes = [None if d is None else np.dtype(d).name for d in dtypes]
+        assert_input_compatibility(self.input_spec if spec is None else spec, flat, dtypes, self.name)
+
+    def _symbolic_call(self, x: Any, args: tuple, kwargs: dict) -> Any:
+        """Builds the layer for the KerasTensors' shapes and records a :class:`~minidl.symbolic.Node`."""
+        shapes = _map_shapes(lambda t: t.shape if isinstance(t, KerasTensor) else tuple(np.shape(t)), x,
+                             leaf=KerasTensor)
+        if self.input_spec is not None:
+            self._check_input_spec(shapes, x)
+        if self._graph_spec is not None:
+            self._check_input_spec(shapes, x, self._graph_spec)
+        if not self.built:
+            self._ensure_built(shapes)
+            if self.input_spec is not None:  # build() may have pinned sizes
+                self._check_input_spec(shapes, x)
+        outputs = self.compute_output_spec(x, *args, **kwargs)
+        Node(self, (x, *args), kwargs, outputs)
+        return outputs
+
+    # -------------------------------------------------------------- the functional graph
+    def _node_attribute(self, attr: str, what: str) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"The layer {self.name!r} has never been called on a symbolic input and thus has "
+                                 f"no defined {what}.")
+        values = getattr(self._inbound_nodes[0], attr)
+        return values[0] if len(values) == 1 else list(values)
+
+    @property
+    def input(self) -> Any:
+        """The KerasTensor(s) this layer was first called on (a list when several)."""
+        return self._node_attribute("input_tensors", "input")
+
+    @property
+    def output(self) -> Any:
+        """The KerasTensor(s) its first call on symbolic inputs returned (a list when several)."""
+        return self._node_attribute("output_tensors", "output")
 
     # -------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:

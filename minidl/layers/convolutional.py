@@ -5,11 +5,22 @@ from typing import Any
 
 from .. import functional as F
 from .. import initializers
+from .. import regularizers
 from .._validate import check_bool, check_int_tuple, check_positive_int
 from ..autograd import Tensor
+from .core import _l1_coefficient, _reg_config
+from .input_spec import InputSpec
 from .base import Layer, _ActivationMixin, _check_padding, _check_rank, _init_name, _shape_str, _spatial_out
 
 __all__ = ["Conv2D", "Conv2DTranspose"]
+
+
+def _activity_config(layer: Layer) -> Any:
+    reg = layer._activity_regularizer_arg
+    if reg is not None and not isinstance(reg, (str, int, float, dict)):
+        act = layer.activity_regularizer
+        reg = {"l1": act} if isinstance(act, float) else _reg_config(act)
+    return reg
 
 
 class _Conv(_ActivationMixin, Layer):
@@ -17,13 +28,18 @@ class _Conv(_ActivationMixin, Layer):
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
-                 bias_initializer: Any = "zeros", **kwargs: Any) -> None:
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, **kwargs: Any) -> None:
         cls = type(self).__name__
         filters = check_positive_int(filters, f"{cls}: filters")
         kernel_size = check_int_tuple(kernel_size, f"{cls}: kernel_size", 2)  # NumPy ints yes, {2, 5} no
         strides = check_int_tuple(strides, f"{cls}: strides", 2)
         use_bias = check_bool(use_bias, f"{cls}: use_bias")
         super().__init__(**kwargs)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = _l1_coefficient(activity_regularizer)
+        self._activity_regularizer_arg = activity_regularizer
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
@@ -37,7 +53,10 @@ class _Conv(_ActivationMixin, Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding, "activation": self.activation_name,
                 "use_bias": self.use_bias, "kernel_initializer": _init_name(self.kernel_initializer),
-                "bias_initializer": _init_name(self.bias_initializer)}
+                "bias_initializer": _init_name(self.bias_initializer),
+                "kernel_regularizer": _reg_config(self.kernel_regularizer),
+                "bias_regularizer": _reg_config(self.bias_regularizer),
+                "activity_regularizer": _activity_config(self)}
 
 
 class Conv2D(_Conv):
@@ -60,8 +79,11 @@ class Conv2D(_Conv):
     def build(self, input_shape):
         _check_rank(self, input_shape, 4, "image (N, H, W, C)")
         kh, kw = self.kernel_size
-        self.kernel = self.add_weight("kernel", (kh, kw, input_shape[-1], self.filters), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self.add_weight("kernel", (kh, kw, input_shape[-1], self.filters), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
+        self._graph_spec = InputSpec(ndim=4, axes={-1: int(input_shape[-1])})  # checked on KerasTensors
 
     def pre_activation(self, x: Tensor, training: bool = False) -> Tensor:
         return F.conv2d(x, self.kernel, self.bias, self.strides, self.padding)
@@ -106,8 +128,11 @@ class Conv2DTranspose(_Conv):
     def build(self, input_shape):
         _check_rank(self, input_shape, 4, "image (N, H, W, C)")
         kh, kw = self.kernel_size
-        self.kernel = self.add_weight("kernel", (kh, kw, self.filters, input_shape[-1]), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self.add_weight("kernel", (kh, kw, self.filters, input_shape[-1]), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
+        self._graph_spec = InputSpec(ndim=4, axes={-1: int(input_shape[-1])})  # checked on KerasTensors
 
     def pre_activation(self, x: Tensor, training: bool = False) -> Tensor:
         return F.conv2d_transpose(x, self.kernel, self.bias, self.strides, self.padding)

@@ -12,7 +12,7 @@ from ..functional._boundary import like_device
 from ..random import get_rng
 from .base import Layer
 
-__all__ = ["Dropout", "GaussianNoise"]
+__all__ = ["Dropout", "GaussianNoise", "SpatialDropout2D"]
 
 
 class Dropout(Layer):
@@ -75,3 +75,35 @@ class GaussianNoise(Layer):
 
     def get_config(self):
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+class SpatialDropout2D(Layer):
+    """Dropout of whole channels of NHWC images during training (a channel is zeroed everywhere with
+    probability ``rate``, the others scaled by 1 / (1 - rate)); the identity at inference.
+
+    Args:
+        rate: in [0, 1). seed: as in :class:`Dropout`.
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+            raise ValueError(f"SpatialDropout2D: rate must be a number in [0, 1), got {rate!r}")
+        self.rate, self.seed = float(rate), seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def call(self, x, training=False):
+        if not training or self.rate == 0.0:
+            return x
+        rng = self._rng if self._rng is not None else get_rng()
+        keep = (rng.random((x.shape[0], 1, 1, x.shape[3])) >= self.rate) / (1.0 - self.rate)
+        return x * Tensor(like_device(keep.astype(x.dtype), x))
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"layer {self.name!r} (SpatialDropout2D) expects image (N, H, W, C) inputs of rank 4, "
+                             f"got shape {tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -1,4 +1,5 @@
-"""Layers that only move values around: :class:`Flatten`, :class:`Reshape`, :class:`UpSampling2D`."""
+"""Layers that only move values around: :class:`Flatten`, :class:`Reshape`, :class:`UpSampling2D`,
+:class:`ZeroPadding2D`, :class:`Cropping2D`."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -10,7 +11,7 @@ from ..functional._boundary import like_device
 from .._validate import ArgumentTypeError, check_int_tuple, describe
 from .base import Layer, Shape, _check_rank, _shape_str
 
-__all__ = ["Flatten", "Reshape", "UpSampling2D"]
+__all__ = ["Flatten", "Reshape", "UpSampling2D", "ZeroPadding2D", "Cropping2D"]
 
 
 class Flatten(Layer):
@@ -113,3 +114,76 @@ class UpSampling2D(Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": list(self.size)}
+
+
+def _pairs(value: Any, what: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras's padding / cropping argument: int, (sym_h, sym_w) or ((top, bottom), (left, right))."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        v = int(value)
+        out = ((v, v), (v, v))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        out = ((int(value[0]),) * 2, (int(value[1]),) * 2)
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (tuple, list)) and len(v) == 2 for v in value):
+        out = tuple(tuple(int(a) for a in v) for v in value)
+    else:
+        raise ValueError(f"{what} must be an int, a pair of ints or a pair of pairs, got {value!r}")
+    if any(a < 0 for p in out for a in p):
+        raise ValueError(f"{what} must be >= 0, got {value!r}")
+    return out  # type: ignore[return-value]
+
+
+class ZeroPadding2D(Layer):
+    """Adds rows and columns of zeros around NHWC images.
+
+    Args:
+        padding: int, (h, w) (symmetric), or ((top, bottom), (left, right)).
+    """
+
+    def __init__(self, padding: Any = (1, 1), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.padding = _pairs(padding, "ZeroPadding2D: padding")
+
+    def call(self, x, training=False):
+        from ..functional.padding import pad2d
+
+        return pad2d(x, self.padding)
+
+    def compute_output_shape(self, input_shape):
+        _check_rank(self, input_shape, 4, "image (N, H, W, C)")
+        n, h, w, c = input_shape
+        (t, b), (l, r) = self.padding
+        return (n, h + t + b, w + l + r, c)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": [list(p) for p in self.padding]}
+
+
+class Cropping2D(Layer):
+    """Removes rows and columns at the borders of NHWC images.
+
+    Args:
+        cropping: int, (h, w) (symmetric), or ((top, bottom), (left, right)).
+    """
+
+    def __init__(self, cropping: Any = ((0, 0), (0, 0)), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cropping = _pairs(cropping, "Cropping2D: cropping")
+
+    def call(self, x, training=False):
+        (t, b), (l, r) = self.cropping
+        h, w = x.shape[1], x.shape[2]
+        return x[:, t:h - b, l:w - r, :]
+
+    def compute_output_shape(self, input_shape):
+        _check_rank(self, input_shape, 4, "image (N, H, W, C)")
+        n, h, w, c = input_shape
+        (t, b), (l, r) = self.cropping
+        if h - t - b <= 0 or w - l - r <= 0:
+            raise ValueError(f"layer {self.name!r} (Cropping2D): cropping {self.cropping} leaves nothing of inputs "
+                             f"of shape {_shape_str(input_shape)}")
+        return (n, h - t - b, w - l - r, c)
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": [list(p) for p in self.cropping]}

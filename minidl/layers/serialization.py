@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import Any, Iterator
 
 from .base import Layer
@@ -52,15 +53,20 @@ def deserialize(spec: dict[str, Any], custom_objects: dict[str, Any] | None = No
     name = spec.get("class_name")
     cls = (custom_objects or {}).get(name) or _REGISTRY.get(name)
     if cls is None:
-        from .. import models  # Sequential models nest as layers
+        from .. import models  # models nest as layers
 
-        if name == "Sequential":
-            cls = models.Sequential
+        if name in ("Sequential", "Model", "Functional"):
+            cls = models.Sequential if name == "Sequential" else models.Model
         else:
             raise ValueError(f"unknown layer class {name!r}; known layers: {', '.join(sorted(_REGISTRY))} "
-                             "(pass custom_objects={{name: cls}} for your own layers)")
+                             "(pass custom_objects={name: cls} for your own layers)")
+    config = dict(spec.get("config", {}))
     with loading_scope() as loaded:  # lets a DenseTranspose find its Dense by name
-        layer = cls.from_config(dict(spec.get("config", {})))
+        try:
+            takes_objects = "custom_objects" in inspect.signature(cls.from_config).parameters
+        except (TypeError, ValueError):
+            takes_objects = False
+        layer = cls.from_config(config, custom_objects) if takes_objects else cls.from_config(config)
         loaded[layer.name] = layer
     return layer
 

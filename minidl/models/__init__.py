@@ -1,6 +1,7 @@
 """Keras-style models, in Keras's layout:
 
 - :mod:`~minidl.models.sequential`: :class:`Sequential`, a stack of layers.
+- :mod:`~minidl.models.functional`: :class:`Model`, a graph of layers (Keras's functional API).
 - :mod:`~minidl.models.trainer`: :class:`~minidl.models.trainer.Trainer`, the one training loop (compile / fit /
   evaluate / predict / train_on_batch / test_on_batch) every model class shares.
 - :mod:`~minidl.models.summary`: ``model.summary()``.
@@ -15,8 +16,9 @@ A Keras MNIST script runs with only its imports changed::
 """
 from __future__ import annotations
 
+from .functional import Model
 from .saving import load_model, save_model
 from .sequential import Sequential
 from .trainer import Trainer
 
-__all__ = ["Sequential", "load_model", "save_model", "Trainer"]
+__all__ = ["Model", "Sequential", "load_model", "save_model", "Trainer"]

@@ -32,6 +32,7 @@ from .. import optimizers as optimizers_module
 from .._atomic import _pid_alive, atomic_write
 from .._validate import describe
 from ..layers import base as layers_base
+from ..symbolic import KerasTensor
 
 __all__ = ["save_model", "load_model"]
 
@@ -90,6 +91,49 @@ def _clean_legacy_temporaries(path: str) -> None:
                 pass
 
 
+def encode_args(struct: Any, ref: Any) -> Any:
+    """A JSON-able copy of a node's arguments: KerasTensors become ``ref(t)`` (``{'__keras_tensor__':
+    [layer, node, index]}``), tuples, slices and Ellipsis get tagged dicts, NumPy values become lists."""
+    if isinstance(struct, KerasTensor):
+        return ref(struct)
+    if isinstance(struct, dict):
+        return {str(k): encode_args(v, ref) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [encode_args(v, ref) for v in struct]
+    if isinstance(struct, tuple):
+        return {"__tuple__": [encode_args(v, ref) for v in struct]}
+    if isinstance(struct, slice):
+        return {"__slice__": [encode_args(v, ref) for v in (struct.start, struct.stop, struct.step)]}
+    if struct is Ellipsis:
+        return {"__ellipsis__": True}
+    if isinstance(struct, np.ndarray):
+        return {"__array__": struct.tolist(), "dtype": struct.dtype.name}
+    if isinstance(struct, np.generic):
+        return struct.item()
+    if struct is None or isinstance(struct, (bool, int, float, str)):
+        return struct
+    raise ValueError(f"cannot save a node argument of type {type(struct).__name__}: {struct!r}")
+
+
+def decode_args(struct: Any, resolve: Any) -> Any:
+    """The inverse of :func:`encode_args`; ``resolve([layer, node, index])`` gives the KerasTensor."""
+    if isinstance(struct, dict):
+        if "__keras_tensor__" in struct:
+            return resolve(struct["__keras_tensor__"])
+        if "__tuple__" in struct:
+            return tuple(decode_args(v, resolve) for v in struct["__tuple__"])
+        if "__slice__" in struct:
+            return slice(*(decode_args(v, resolve) for v in struct["__slice__"]))
+        if "__ellipsis__" in struct:
+            return Ellipsis
+        if "__array__" in struct:
+            return np.array(struct["__array__"], dtype=struct.get("dtype"))
+        return {k: decode_args(v, resolve) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [decode_args(v, resolve) for v in struct]
+    return struct
+
+
 def save_model(model: Any, filepath: Any) -> None:
     """Saves ``model`` (built) to one ``.npz`` file at exactly ``filepath``: its class and config, its
     weights in :attr:`~minidl.layers.Layer.weights` order, the random state of seeded layers and, when
@@ -107,8 +151,13 @@ def save_model(model: Any, filepath: Any) -> None:
                              f"({type(seen[layer.name]).__name__} and {type(layer).__name__}); layer names must be "
                              "unique to be saved (pass name=... when creating them)")
         seen[layer.name] = layer
-    header: dict[str, Any] = {"format": _FORMAT, "version": _FORMAT_VERSION, "class_name": type(model).__name__,
-                              "config": model.get_config(), "build_input_shape": list(model.input_shape[1:])}
+    if not model.built:
+        raise ValueError(f"save: model {model.name!r} is not built yet (no weights); build or fit it first")
+    class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
+    header: dict[str, Any] = {"format": _FORMAT, "version": _FORMAT_VERSION, "class_name": class_name,
+                              "config": model.get_config()}
+    if class_name == "Sequential":
+        header["build_input_shape"] = list(model.input_shape[1:])
     arrays: dict[str, np.ndarray] = {}
     weights = model.get_weights()
     for i, w in enumerate(weights):
@@ -121,8 +170,13 @@ def save_model(model: Any, filepath: Any) -> None:
         state = model.optimizer.get_state(model.trainable_weights)
         for i, s in enumerate(state):
             arrays[f"optimizer_{i:04d}"] = s
-        header["compile"] = {"optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
-                             "metrics": [m.name for m in model.metrics], "n_state": len(state)}
+        multi = len(model._output_losses) > 1
+        header["compile"] = {"optimizer": model.optimizer.get_config(),
+                             "loss": [None if l is None else l.get_config() for l in model._output_losses]
+                             if multi else model.loss.get_config(),
+                             "metrics": [[m.name for m in ms] for ms in model._output_metrics]
+                             if multi else [m.name for m in model.metrics],
+                             "loss_weights": list(model._loss_weights), "n_state": len(state)}
     arrays[_HEADER_KEY] = np.array(json.dumps(_to_json(header)))
     _clean_legacy_temporaries(path)
     with atomic_write(path, ".tmp") as f:
@@ -145,21 +199,23 @@ def _check_header(header: Any, n_files: int, bad: Any) -> dict[str, Any]:
     if not 1 <= version <= _FORMAT_VERSION:
         newer = " (written by a newer minidl?)" if version > _FORMAT_VERSION else ""
         raise bad(f"unsupported format version {version}{newer}; this minidl reads versions 1 to {_FORMAT_VERSION}")
-    if header.get("class_name") != "Sequential":
+    if header.get("class_name") not in ("Sequential", "Functional", "Model"):
         raise bad(f"unknown model class {header.get('class_name')!r}")
     if not isinstance(header.get("config"), dict):
         raise bad("the model config is missing or not a dict")
     if _count(header.get("n_weights"), "n_weights", bad) > n_files:
         raise bad(f"n_weights={header['n_weights']} but the file holds {n_files} arrays")
-    shape = header.get("build_input_shape")
-    if not isinstance(shape, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
-        raise bad(f"build_input_shape must be a list of positive integers, got {shape!r}")
-    if int(np.prod(shape, dtype=object)) > _MAX_SAMPLE_VALUES:
-        raise bad(f"build_input_shape {shape} declares more than {_MAX_SAMPLE_VALUES} values per sample")
+    if header["class_name"] == "Sequential":
+        shape = header.get("build_input_shape")
+        if not isinstance(shape, list) or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+            raise bad(f"build_input_shape must be a list of positive integers, got {shape!r}")
+        if int(np.prod(shape, dtype=object)) > _MAX_SAMPLE_VALUES:
+            raise bad(f"build_input_shape {shape} declares more than {_MAX_SAMPLE_VALUES} values per sample")
     comp = header.get("compile")
     if comp is not None:
-        if not isinstance(comp, dict) or not isinstance(comp.get("metrics", []), list):
+        if not isinstance(comp, dict) or not isinstance(comp.get("metrics", []), list) \
+                or not isinstance(comp.get("loss"), (dict, list, str)):
             raise bad("the compile section is not a dict with a list of metrics")
         if _count(comp.get("n_state"), "n_state", bad) > n_files:
             raise bad(f"n_state={comp['n_state']} but the file holds {n_files} arrays")
@@ -185,13 +241,13 @@ def _config_names(config: dict[str, Any], bad: Any) -> list[str]:
         cfg = spec.get("config", {})
         if "name" in cfg:
             names.append(cfg["name"])
-        if spec.get("class_name") == "Sequential":
+        if spec.get("class_name") in ("Sequential", "Functional", "Model"):
             names.extend(_config_names(cfg, bad))
     return names
 
 
 def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, compile: bool = True) -> Any:
-    """Loads a model written by :meth:`Sequential.save`: same predictions bit for bit, and (with
+    """Loads a model written by :meth:`Sequential.save` or :meth:`Model.save`: same predictions bit for bit, and (with
     ``compile=True``) the same optimizer, loss, metrics and optimizer state, and seeded layers' random state.
 
     Everything read is checked before the model is built (see the module docstring).
@@ -250,9 +306,14 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
     # The config may not allocate more weight values than the file holds (units=10**10 fails here, cheaply).
     layers_base._LOAD_BUDGET.values_left = sum(int(w.size) for w in weights)
     try:
-        model = Sequential.from_config(header["config"], custom_objects)
-        if not model.built:
-            model.build((None, *header["build_input_shape"]))
+        if header["class_name"] == "Sequential":
+            model = Sequential.from_config(header["config"], custom_objects)
+            if not model.built:
+                model.build((None, *header["build_input_shape"]))
+        else:
+            from .functional import Model
+
+            model = Model.from_config(header["config"], custom_objects)
         model.set_weights(weights)
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, NotImplementedError, OverflowError,
             RecursionError) as e:
@@ -262,20 +323,31 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
         layers_base._LOAD_BUDGET.values_left = None
     _restore_rngs(model, header.get("rng_states", {}), _Bad)
     if compile and comp:
+        multi = isinstance(comp["loss"], list)
         try:
-            loss = losses_module.get(comp["loss"])
+            loss = [None if l is None else losses_module.get(l) for l in comp["loss"]] if multi \
+                else losses_module.get(comp["loss"])
         except (ValueError, TypeError, KeyError):
             warnings.warn(f"load_model: cannot rebuild the loss {comp.get('loss')!r}; the model is loaded "
                           "uncompiled (call compile again)", stacklevel=2)
             return model
-        metrics = []
-        for name in comp["metrics"]:
-            try:
-                metrics.append(metrics_module.get(name, loss))
-            except (ValueError, TypeError):
-                warnings.warn(f"load_model: cannot rebuild the metric {name!r}; it is left out", stacklevel=2)
+
+        def rebuild(names: Any, loss_obj: Any) -> list:
+            out = []
+            for name in names if isinstance(names, list) else []:
+                try:
+                    out.append(metrics_module.get(name, loss_obj or losses_module.get("mse")))
+                except (ValueError, TypeError):
+                    warnings.warn(f"load_model: cannot rebuild the metric {name!r}; it is left out", stacklevel=2)
+            return out
+
         try:
-            model.compile(optimizers_module.deserialize(comp["optimizer"]), loss, metrics)
+            if multi:
+                metrics = [rebuild(ms, l) for ms, l in zip(comp["metrics"], loss)]
+            else:
+                metrics = rebuild(comp["metrics"], loss)
+            model.compile(optimizers_module.deserialize(comp["optimizer"]), loss, metrics,
+                          loss_weights=comp.get("loss_weights") if multi else None)
             model.optimizer.set_state(model.trainable_weights, state)
         except (TypeError, ValueError, KeyError, AttributeError) as e:
             raise ValueError(f"load_model: {path!r}: cannot restore the optimizer ({type(e).__name__}: {e})") from e

@@ -7,7 +7,8 @@ import numpy as np
 
 from .. import layers as layers_module
 from ..autograd import Tensor
-from ..layers import InputLayer, Layer, _shape_str
+from ..layers import InputLayer, Layer, _shape_str, unique_name
+from ..symbolic import KerasTensor
 from . import saving
 from . import summary as summary_module
 from .trainer import Trainer, _tree
@@ -31,6 +32,10 @@ class Sequential(Trainer, Layer):
         super().__init__(name=name, trainable=trainable)
         self._layers: list[Layer] = []
         self._input_layer: InputLayer | None = None
+        # The symbolic graph (model.inputs / outputs, layer.input / output), grown as layers are added once
+        # the input shape is known: the input KerasTensor and (layer, output KerasTensor) per layer.
+        self._graph_input: KerasTensor | None = None
+        self._graph_outputs: list[tuple[Layer, KerasTensor]] = []
         self._init_trainer()
         for layer in layers or []:
             self.add(layer)
@@ -76,6 +81,12 @@ class Sequential(Trainer, Layer):
             TypeError: for something that is not a Layer.
             ValueError: for an incompatible layer (the model is unchanged).
         """
+        if isinstance(layer, KerasTensor):  # Input(...) returns its InputLayer's tensor
+            history = layer._keras_history
+            if history is None or not isinstance(history[0], InputLayer):
+                raise TypeError(f"Sequential.add expects a Layer or an Input(...), got {layer!r}, which is the output "
+                                "of a layer: build a functional Model(inputs, outputs) instead")
+            layer = history[0]
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
         if layer is self or any(sub is self for sub in _tree([layer])):
@@ -89,11 +100,21 @@ class Sequential(Trainer, Layer):
             return
         if not self._layers and self._batch_input_shape is None and layer._batch_input_shape is not None:
             self._batch_input_shape = layer._batch_input_shape
+        clash = next((l for l in self._layers if l.name == layer.name and l is not layer), None)
+        if clash is not None:
+            raise ValueError(f"All layers added to a Sequential model should have unique names. Name {layer.name!r} "
+                             f"is already the name of a layer in model {self.name!r} ({type(clash).__name__}); pass "
+                             "a unique name= to the new layer")
         shape = self._known_input_shape()
         if shape is not None:
             self._propagate(shape, [*self._layers, layer])  # raises before the layer is appended
         self._layers.append(layer)
-        self._refresh_shapes()
+        try:
+            self._refresh_shapes()
+        except Exception:
+            self._layers.pop()
+            self._refresh_shapes()
+            raise
 
     def pop(self) -> Layer:
         """Removes and returns the last layer.
@@ -116,6 +137,53 @@ class Sequential(Trainer, Layer):
         else:
             self.built = False
             self.output_shape = None
+        self._sync_graph()
+
+    def _sync_graph(self) -> None:
+        """Calls the layers not yet in the symbolic graph on KerasTensors (once each), so that
+        ``model.inputs``, ``model.outputs`` and ``layer.output`` exist as in Keras. Layers removed by
+        :meth:`pop` drop out of it."""
+        shape = self._known_input_shape()
+        if shape is None:
+            return
+        if self._graph_input is None or tuple(self._graph_input.shape[1:]) != tuple(shape[1:]):
+            inp = self._input_layer
+            if inp is None or tuple(inp.shape[1:]) != tuple(shape[1:]):
+                inp = InputLayer(shape=tuple(shape[1:]), dtype=self.dtype, name=unique_name("input_layer"))
+            self._graph_input, self._graph_outputs = inp.output, []
+        keep = 0
+        while keep < min(len(self._graph_outputs), len(self._layers)) and self._graph_outputs[keep][0] is self._layers[keep]:
+            keep += 1
+        del self._graph_outputs[keep:]
+        x = self._graph_outputs[-1][1] if self._graph_outputs else self._graph_input
+        for layer in self._layers[keep:]:
+            x = layer(x)
+            self._graph_outputs.append((layer, x))
+
+    def _graph(self, what: str) -> None:
+        if self._graph_input is None or len(self._graph_outputs) != len(self._layers) or not self._layers:
+            raise AttributeError(f"Sequential model {self.name!r} has no defined {what} yet: give it an input shape "
+                                 "(Input(shape) first) or build / call it on data")
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        """``[input KerasTensor]`` once the input shape is known (Keras's ``model.inputs``)."""
+        self._graph("inputs")
+        return [self._graph_input]
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        """``[output KerasTensor]`` of the last layer, once built."""
+        self._graph("outputs")
+        return [self._graph_outputs[-1][1]]
+
+    @property
+    def input(self) -> KerasTensor:
+        return self.inputs[0]
+
+    @property
+    def output(self) -> KerasTensor:
+        return self.outputs[0]
 
     def build(self, input_shape: Sequence[Any] | None = None) -> None:
         """Builds every layer for inputs of ``input_shape`` (batch first, e.g. ``(None, 784)``); default
@@ -140,6 +208,7 @@ class Sequential(Trainer, Layer):
         self.built = True
         self.input_shape = (None, *input_shape[1:])
         self.output_shape = self._propagate(input_shape, self._layers)
+        self._sync_graph()
 
     def _ensure_built(self, input_shape):
         if not self.built:
@@ -149,16 +218,29 @@ class Sequential(Trainer, Layer):
         return self._propagate(input_shape, self._layers)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        for layer in self._layers:
-            x = layer(x, training=training)
+        return self._run(x, training, logits=False)
+
+    def _run(self, x: Tensor, training: bool, logits: bool) -> Tensor:
+        """Runs the layers in turn (the last one's pre-activation with ``logits``); collects the layers'
+        loss terms (activity regularization, add_loss) into this model's :attr:`losses`."""
+        self.losses = []
+        last = len(self._layers) - 1
+        for i, layer in enumerate(self._layers):
+            if logits and i == last:
+                x = layer.pre_activation(x, training=training)
+            else:
+                x = layer(x, training=training)
+            if layer.losses:
+                self.losses.extend(layer.losses)
         return x
 
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
+    def __call__(self, x: Any, *args: Any, training: bool = False, **kwargs: Any) -> Any:
         """Tensor in, Tensor out (graph recorded unless inside ``no_grad``): ``Sequential(model.layers[:k])``
-        shares the layer objects, so it is the encoder half of an autoencoder."""
+        shares the layer objects, so it is the encoder half of an autoencoder. On a KerasTensor, the model
+        is one node of a functional graph."""
         if not self._layers:
             raise ValueError(f"model {self.name!r} has no layers")
-        return super().__call__(x, training=training)
+        return super().__call__(x, *args, training=training, **kwargs)
 
     # -------------------------------------------------------------- hooks of the trainer
     def _check_input(self, x: np.ndarray, what: str = "x") -> tuple:
@@ -182,19 +264,24 @@ class Sequential(Trainer, Layer):
         if not self._layers:
             raise ValueError(f"{what}: model {self.name!r} has no layers; add() some first")
 
-    def _output_layer(self) -> Layer | None:
-        return self._layers[-1] if self._layers else None
+    def _output_layers(self) -> list[Layer | None]:
+        return [self._layers[-1] if self._layers else None]
 
     def _all_layers(self) -> list[Layer]:
         return _tree(self._layers)
 
-    def _forward(self, x: Tensor, training: bool, logits: bool) -> Tensor:
-        layers = self._layers
-        if not logits:
-            return self.call(x, training=training)
-        for layer in layers[:-1]:
-            x = layer(x, training=training)
-        return layers[-1].pre_activation(x, training=training)
+    def _forward_all(self, xs: list[Tensor], training: bool, logits: Sequence[bool]) -> list[Tensor]:
+        return [self._run(xs[0], training, bool(logits[0]))]
+
+    @property
+    def input_names(self) -> list[str]:
+        if self._graph_input is not None:
+            return [self._graph_input._keras_history[0].name]
+        return [self._input_layer.name if self._input_layer is not None else "input"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [self._layers[-1].name] if self._layers else ["output"]
 
     # -------------------------------------------------------------- summary
     def summary(self, print_fn: Callable[[str], Any] = print, line_length: int = 65) -> None:

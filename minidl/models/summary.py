@@ -17,34 +17,95 @@ def _readable_size(n_bytes: float) -> str:
     return f"{n_bytes:.2f} {units[i]}"
 
 
-def print_summary(model: Any, print_fn: Callable[[str], Any] = print, line_length: int = 65) -> None:
-    """Prints Keras's table for a built ``model``: layer (type), output shape, parameter count; then the
-    totals (trainable and not), with their sizes in the weights' dtype."""
-    rows = [("Layer (type)", "Output Shape", "Param #")]
-    shape = model.input_shape
-    for layer in model.layers:
-        shape = layer.compute_output_shape(shape)
-        rows.append((f"{layer.name} ({type(layer).__name__})", _shape_str(shape), str(layer.count_params())))
-    # Keras's column stops (0.45, 0.85, 1.0 of the line); widen when a name does not fit.
-    w0 = max(int(line_length * 0.45), max(len(r[0]) for r in rows) + 2)
-    w1 = max(int(line_length * 0.85) - int(line_length * 0.45), max(len(r[1]) for r in rows) + 2)
-    w2 = max(line_length - int(line_length * 0.85), max(len(r[2]) for r in rows) + 1)
-    width = w0 + w1 + w2
+def _shapes_str(shapes: list) -> str:
+    return _shape_str(shapes[0]) if len(shapes) == 1 else "[" + ", ".join(_shape_str(x) for x in shapes) + "]"
 
-    def row(r: tuple[str, str, str]) -> str:
-        return (" " + r[0]).ljust(w0) + r[1].ljust(w1) + r[2].ljust(w2)
+
+def _graph_rows(model: Any) -> tuple[list[tuple[str, ...]], bool]:
+    """Rows (name (type), output shape, params, connections) of a functional model, and whether the graph
+    is a plain chain (Keras then leaves out the "Connected to" column)."""
+    mine = {id(n) for n in model._nodes}
+    depths = model._node_depth
+    by_depth: dict[int, int] = {}
+    chain = True
+    for node in model._nodes:
+        d = depths.get(id(node), 0)
+        by_depth[d] = by_depth.get(d, 0) + 1
+        if by_depth[d] > 1 or len(node.input_tensors) > 1:
+            chain = False
+    rows = []
+    for layer in model.layers:
+        nodes = [n for n in layer._inbound_nodes if id(n) in mine]
+        if len(nodes) > 1:
+            chain = False
+        if not nodes:  # an InputLayer
+            shapes = [t.shape for t in layer._inbound_nodes[0].output_tensors]
+            rows.append((f"{layer.name} ({type(layer).__name__})", _shapes_str(shapes), str(layer.count_params()), "-"))
+            continue
+        node_shapes = [[t.shape for t in n.output_tensors] for n in nodes]
+        shape = _shapes_str(node_shapes[0]) if all(ns == node_shapes[0] for ns in node_shapes) else "multiple"
+        links = []
+        for n in nodes:
+            for t in n.input_tensors:
+                src, i, j = t._keras_history
+                links.append(f"{src.name}[{i}][{j}]")
+        rows.append((f"{layer.name} ({type(layer).__name__})", shape, str(layer.count_params()), *links))
+    return rows, chain
+
+
+def print_summary(model: Any, print_fn: Callable[[str], Any] = print, line_length: int | None = None) -> None:
+    """Prints Keras's table for a built ``model``: layer (type), output shape, parameter count, and for a
+    functional graph that is not a chain the "Connected to" column (``layer[node][tensor]`` of each input);
+    then the totals (trainable and not), with their sizes in the weights' dtype.
+
+    Parameter counts are Keras's: every weight once (shared layers too), trainable or not.
+    """
+    if hasattr(model, "_nodes"):
+        rows, chain = _graph_rows(model)
+    else:
+        rows, chain = [], True
+        shape = model.input_shape
+        for layer in model.layers:
+            shape = layer.compute_output_shape(shape)
+            rows.append((f"{layer.name} ({type(layer).__name__})", _shape_str(shape), str(layer.count_params())))
+    if chain:
+        rows = [r[:3] for r in rows]
+        header: tuple[str, ...] = ("Layer (type)", "Output Shape", "Param #")
+        line_length = line_length or 65
+        stops = [0.45, 0.85, 1.0]
+    else:
+        header = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+        line_length = line_length or 98
+        stops = [0.33, 0.55, 0.67, 1.0]
+    # Keras's column stops (fractions of the line); a column widens when an entry does not fit.
+    ends = [int(line_length * f) for f in stops]
+    widths = [e - b for b, e in zip([0, *ends[:-1]], ends)]
+    for c in range(len(header) - 1):
+        widths[c] = max(widths[c], max([len(header[c])] + [len(r[c]) for r in rows]) + 2)
+    last = len(header) - 1
+    widths[last] = max(widths[last], max([len(header[last])] + [len(x) for r in rows for x in r[last:]]) + 1)
+    width = sum(widths)
+
+    def row(cells: tuple[str, ...]) -> list[str]:
+        first = [cells[0] if i == 0 else cells[i] if i < len(cells) else "" for i in range(len(header))]
+        lines = [(" " + first[0]).ljust(widths[0]) + "".join(first[i].ljust(widths[i]) for i in range(1, len(header)))]
+        for extra in cells[len(header):]:  # more connections: one per line, in the last column
+            lines.append(" " * sum(widths[:-1]) + extra.ljust(widths[-1]))
+        return lines
 
     trainable = sum(w.size for w in model.trainable_weights)
     total = model.count_params()
     item = model.dtype.itemsize
     print_fn(f'Model: "{model.name}"')
     print_fn("_" * width)
-    print_fn(row(rows[0]))
+    for line in row(header):
+        print_fn(line)
     print_fn("=" * width)
-    for i, r in enumerate(rows[1:]):
-        print_fn(row(r))
-        if i < len(rows) - 2:
-            print_fn(" " * width)
+    for i, r in enumerate(rows):
+        for line in row(r):
+            print_fn(line)
+        if i < len(rows) - 1:
+            print_fn(" " * width if chain else "_" * width)
     print_fn("=" * width)
     print_fn(f"Total params: {total} ({_readable_size(total * item)})")
     print_fn(f"Trainable params: {trainable} ({_readable_size(trainable * item)})")

@@ -43,6 +43,7 @@ from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from .. import _step
 from .._validate import check_bool, check_callable, check_rate, describe
 from ..autograd import Tensor, no_grad
 from ..layers import Activation, Dense, Layer, _ActivationMixin
@@ -58,8 +59,8 @@ def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _as_x(x: Any, what: str = "x") -> np.ndarray:
-    """x as a C-contiguous float32 array, checked once per call (not per batch)."""
+def _as_x(x: Any, what: str = "x", dtype: Any = np.float32) -> np.ndarray:
+    """x as a C-contiguous float32 (float64 for a float64 model) array, checked once per call (not per batch)."""
     if isinstance(x, Tensor):
         x = x.numpy()
     if isinstance(x, (list, tuple)) and x and all(isinstance(a, np.ndarray) for a in x) and len(x) != 1 \
@@ -75,15 +76,15 @@ def _as_x(x: Any, what: str = "x") -> np.ndarray:
         raise ValueError(f"{what} must have a batch dimension, got a scalar")
     if a.shape[0] == 0:
         raise ValueError(f"{what} is empty (0 samples)")
-    a = np.ascontiguousarray(a, dtype=np.float32)
+    a = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(a).all():
         bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-        raise ValueError(f"{what} contains {bad} NaN or Inf value(s) (after conversion to float32); clean or "
+        raise ValueError(f"{what} contains {bad} NaN or Inf value(s) (after conversion to {np.dtype(dtype).name}); clean or "
                          f"impute them before training")
     return a
 
 
-def _as_y(y: Any, n: int, what: str = "y") -> np.ndarray:
+def _as_y(y: Any, n: int, what: str = "y", dtype: Any = np.float32) -> np.ndarray:
     if y is None:
         raise ValueError(f"{what} is missing: fit/evaluate need targets")
     if isinstance(y, Tensor):
@@ -96,7 +97,7 @@ def _as_y(y: Any, n: int, what: str = "y") -> np.ndarray:
     if len(a) != n:
         raise ValueError(f"x and {what} have different lengths: {n} samples in x, {len(a)} in {what}")
     if a.dtype.kind == "f":
-        a = np.ascontiguousarray(a, dtype=np.float32)  # cast once; the losses cast to the output dtype
+        a = np.ascontiguousarray(a, dtype=dtype)  # cast once; the losses cast to the output dtype
     return a
 
 
@@ -134,6 +135,9 @@ class Trainer:
         self.history: callbacks_module.History | None = None
         self.stop_training = False
         self._device = "cpu"
+        self._output_losses: list = [None] * self._n_outputs()
+        self._loss_weights: list[float] = [1.0] * self._n_outputs()
+        self._output_metrics: list[list] = [[] for _ in range(self._n_outputs())]
 
     # -------------------------------------------------------------- hooks of the model classes
     def _check_input(self, x: np.ndarray, what: str = "x") -> tuple:
@@ -141,13 +145,23 @@ class Trainer:
         output shape."""
         raise NotImplementedError
 
-    def _forward(self, x: Tensor, training: bool, logits: bool) -> Tensor:
-        """The model's output for ``x``; with ``logits`` the output layer's pre-activation instead."""
+    def _forward_all(self, xs: list[Tensor], training: bool, logits: Sequence[bool]) -> list[Tensor]:
+        """The model's outputs (a flat list) for its inputs (a flat list); with ``logits[i]`` the i-th output
+        is its layer's pre-activation instead."""
         raise NotImplementedError
 
-    def _output_layer(self) -> Layer | None:
-        """The layer that produces the output (whose activation may fuse with the loss)."""
+    def _output_layers(self) -> list[Layer | None]:
+        """Per output, the layer that produces it (whose activation may fuse with the loss), or None."""
         raise NotImplementedError
+
+    def _n_inputs(self) -> int:
+        return 1
+
+    def _n_outputs(self) -> int:
+        return 1
+
+    def _output_shapes(self) -> list[tuple]:
+        return [self.output_shape]
 
     def _all_layers(self) -> list[Layer]:
         """Every layer, nested ones included: their ``losses`` are added to the training loss."""
@@ -167,40 +181,107 @@ class Trainer:
         return self
 
     # -------------------------------------------------------------- compile
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Sequence[Any] | None = None) -> None:
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
+                loss_weights: Any = None) -> None:
         """Chooses the optimizer, the loss and the metrics logged during training.
 
         Args:
             optimizer: a name ('sgd', 'adam', 'rmsprop') or an optimizer object.
             loss: a name ('categorical_crossentropy', 'sparse_categorical_crossentropy',
-                'binary_crossentropy', 'mse'), a Loss, or a callable ``fn(y_true, y_pred) -> Tensor``.
-            metrics: names ('accuracy', 'mae', ...) or callables.
+                'binary_crossentropy', 'mse'), a Loss, or a callable ``fn(y_true, y_pred) -> Tensor``. For a
+                model with several outputs: one loss for all, a list (one per output) or a dict keyed by
+                output name (an output left out of the dict is not trained on).
+            metrics: names ('accuracy', 'mae', ...) or callables; with several outputs a dict keyed by output
+                name, or a list of lists (one per output).
+            loss_weights: with several outputs, a list or dict of floats: the training loss is
+                ``sum_i w_i * loss_i`` (default all 1).
 
         Raises:
-            ValueError: for unknown names (listing the known ones); the model is unchanged then.
+            ValueError: for unknown names (listing the known ones) or lists of the wrong length; the model is
+                unchanged then.
         """
-        if callable(loss) and not isinstance(loss, (losses_module.Loss, type)):
-            check_callable(loss, "compile: loss", 2, purpose="a loss: a name, a Loss, or fn(y_true, y_pred) "
-                           "returning a scalar Tensor")
         opt = optimizers_module.get(optimizer)
-        loss_obj = losses_module.get(loss) if loss is not None else None
-        if metrics is None:
-            metrics = []
-        elif isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
-            metrics = [metrics]
-        mets = [metrics_module.get(m, loss_obj) for m in metrics]
-        names = [m.name for m in mets]
-        if len(set(names)) != len(names) or "loss" in names:
-            raise ValueError(f"metric names must be unique and differ from 'loss', got {names}")
-        self.optimizer, self.loss, self.metrics = opt, loss_obj, mets
+        names = self._output_names_for_compile()
+        n = len(names)
+        per_loss = self._per_output(loss, names, "loss", single_ok=True)
+        for l in per_loss:
+            if callable(l) and not isinstance(l, (losses_module.Loss, type)):
+                check_callable(l, "compile: loss", 2, purpose="a loss: a name, a Loss, or fn(y_true, y_pred) "
+                               "returning a scalar Tensor")
+        loss_objs = [losses_module.get(l) if l is not None else None for l in per_loss]
+        if loss is not None and all(l is None for l in loss_objs):
+            raise ValueError(f"loss: no output gets a loss; the outputs are {names}")
+        weights = self._per_output(loss_weights, names, "loss_weights", single_ok=False, default=1.0)
+        for w in weights:
+            if isinstance(w, bool) or not isinstance(w, (int, float, np.floating)) or not math.isfinite(w):
+                raise ValueError(f"loss_weights must be finite numbers, got {loss_weights!r}")
+        if n == 1:
+            if metrics is None:
+                metrics = []
+            elif isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
+                metrics = [metrics]
+            elif isinstance(metrics, dict):
+                metrics = self._per_output(metrics, names, "metrics", single_ok=False, default=[])[0]
+                metrics = [metrics] if isinstance(metrics, str) or callable(metrics) else list(metrics)
+            per_metrics = [list(metrics)]
+        elif metrics is None:
+            per_metrics = [[] for _ in names]
+        elif isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and len(metrics) == n
+                                           and all(m is None or isinstance(m, (list, tuple)) for m in metrics)):
+            per_metrics = self._per_output(metrics, names, "metrics", single_ok=False, default=[])
+            per_metrics = [[] if m is None else ([m] if isinstance(m, str) or callable(m) else list(m))
+                           for m in per_metrics]
+        else:
+            raise ValueError(f"metrics: a model with {n} outputs ({', '.join(names)}) takes a dict "
+                             "{output_name: metrics} or a list of lists (one per output), got {metrics!r}")
+        mets = [[metrics_module.get(m, loss_objs[i] or losses_module.get("mse")) for m in ms]
+                for i, ms in enumerate(per_metrics)]
+        for i, ms in enumerate(mets):
+            mnames = [m.name for m in ms]
+            if len(set(mnames)) != len(mnames) or "loss" in mnames:
+                raise ValueError(f"metric names must be unique and differ from 'loss', got {mnames}")
+        self.optimizer = opt
+        self._output_losses, self._loss_weights, self._output_metrics = loss_objs, [float(w) for w in weights], mets
+        self.loss = loss_objs[0] if n == 1 else (loss_objs if loss is not None else None)
+        self.metrics = [m for ms in mets for m in ms]
         if self._device != "cpu":
             from ..device import move_model
 
             move_model(self, self._device, opt)
 
+    def _output_names_for_compile(self) -> list[str]:
+        return list(self.output_names)
+
+    @staticmethod
+    def _per_output(value: Any, names: list[str], what: str, single_ok: bool, default: Any = None) -> list:
+        """``value`` spread over the outputs: the same for all, a list (one per output) or a dict by name."""
+        n = len(names)
+        if value is None:
+            return [default] * n
+        if isinstance(value, dict):
+            unknown = [k for k in value if k not in names]
+            if unknown:
+                raise ValueError(f"{what}: unknown output name(s) {unknown}; the model's outputs are {names}")
+            return [value.get(k, default) for k in names]
+        if isinstance(value, (list, tuple)) and not (what == "metrics" and n == 1):
+            if len(value) != n:
+                raise ValueError(f"{what}: the model has {n} output(s) ({', '.join(names)}), but {what} is a list of "
+                                 f"{len(value)}; give one entry per output, or a dict keyed by output name")
+            return list(value)
+        if n == 1 or single_ok:
+            return [value] * n
+        raise ValueError(f"{what}: the model has {n} outputs ({', '.join(names)}); give a list (one per output) or "
+                         "a dict keyed by output name")
+
     @property
     def metrics_names(self) -> list[str]:
-        return ["loss", *(m.name for m in self.metrics)]
+        names = self._output_names_for_compile()
+        if len(names) == 1:
+            return ["loss", *(m.name for m in self.metrics)]
+        out = ["loss", *(f"{n}_loss" for n, l in zip(names, self._output_losses) if l is not None)]
+        for n, ms in zip(names, self._output_metrics):
+            out.extend(f"{n}_{m.name}" for m in ms)
+        return out
 
     # -------------------------------------------------------------- validation shared by fit/evaluate/predict
     def _check_compiled(self, what: str) -> None:
@@ -208,48 +289,151 @@ class Trainer:
             raise RuntimeError(f"{what}: the model must be compiled with a loss first; call "
                                f"model.compile(optimizer=..., loss=...)")
 
-    def _check_targets(self, y: np.ndarray, out_shape: tuple, what: str = "y") -> None:
-        try:
-            self.loss.check_targets(y, (len(y), *out_shape[1:]))
-        except ValueError as e:
-            raise ValueError(f"{what}: {e}") from None
+    def _as_xs(self, x: Any, what: str = "x") -> list[np.ndarray]:
+        """The inputs as one float32 (float64) array per model input (a dict is matched by input name)."""
+        n = self._n_inputs()
+        names = list(self.input_names)
+        if isinstance(x, dict):
+            missing = [k for k in names if k not in x]
+            unknown = [k for k in x if k not in names]
+            if missing or unknown:
+                raise ValueError(f"{what}: dict keys {sorted(x)} do not match the model's inputs {names}")
+            xs = [_as_x(x[k], f"{what}[{k!r}]", self._data_dtype()) for k in names]
+        elif n == 1:
+            xs = [_as_x(x[0] if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray) else x,
+                        what, self._data_dtype())]
+        else:
+            if not isinstance(x, (list, tuple)) or len(x) != n:
+                got = f"a list of {len(x)}" if isinstance(x, (list, tuple)) else type(x).__name__
+                raise ValueError(f"{what}: the model has {n} inputs ({', '.join(names)}); pass a list of {n} arrays "
+                                 f"or a dict keyed by input name, got {got}")
+            xs = [_as_x(a, f"{what}[{i}]", self._data_dtype()) for i, a in enumerate(x)]
+        lengths = {len(a) for a in xs}
+        if len(lengths) > 1:
+            raise ValueError(f"{what}: the inputs have different numbers of samples: {[len(a) for a in xs]}")
+        return xs
+
+    def _as_ys(self, y: Any, n: int, what: str = "y") -> list[np.ndarray | None]:
+        """The targets as one array per output (None for an output without a loss)."""
+        names = self._output_names_for_compile()
+        k = len(names)
+        if k == 1:
+            if isinstance(y, dict) and list(y) == names:
+                y = y[names[0]]
+            return [_as_y(y, n, what, self._data_dtype())]
+        losses = getattr(self, "_output_losses", [None] * k)
+        if isinstance(y, dict):
+            unknown = [key for key in y if key not in names]
+            if unknown:
+                raise ValueError(f"{what}: unknown output name(s) {unknown}; the model's outputs are {names}")
+            ys = [y.get(name) for name in names]
+        elif isinstance(y, (list, tuple)) and len(y) == k:
+            ys = list(y)
+        else:
+            got = f"a list of {len(y)}" if isinstance(y, (list, tuple)) else type(y).__name__
+            raise ValueError(f"{what}: the model has {k} outputs ({', '.join(names)}); pass a list of {k} target "
+                             f"arrays or a dict keyed by output name, got {got}")
+        out: list[np.ndarray | None] = []
+        for name, t, loss in zip(names, ys, losses):
+            if t is None:
+                if loss is not None:
+                    raise ValueError(f"{what}: no targets for output {name!r}, which has a loss")
+                out.append(None)
+            else:
+                out.append(_as_y(t, n, f"{what}[{name!r}]", self._data_dtype()))
+        return out
+
+    def _check_targets(self, ys: Any, out_shapes: Any, what: str = "y") -> None:
+        if not isinstance(ys, list):  # one output (the Sequential call sites and gradcheck_model)
+            ys, out_shapes = [ys], [out_shapes]
+        names = self._output_names_for_compile()
+        for i, (y, shape, loss) in enumerate(zip(ys, out_shapes, self._output_losses)):
+            if y is None or loss is None:
+                continue
+            try:
+                loss.check_targets(y, (len(y), *shape[1:]))
+            except ValueError as e:
+                where = what if len(ys) == 1 else f"{what}[{names[i]!r}]"
+                raise ValueError(f"{where}: {e}") from None
+
+    def _check_inputs(self, xs: list[np.ndarray], what: str = "x") -> list[tuple]:
+        """Checks the input arrays (building the model on first use); returns the output shapes."""
+        return [self._check_input(xs[0], what)]
 
     # -------------------------------------------------------------- steps
-    def _fused(self) -> bool:
-        """Whether the loss can be computed from the output layer's pre-activation output."""
-        fw = getattr(self.loss, "fuses_with", None)
-        last = self._output_layer()
-        if fw is None or not isinstance(last, _ActivationMixin) or last.activation_name != fw:
-            return False
-        if last.activity_regularizer is not None:
-            return False
-        if fw == "softmax":  # the fused softmax cross-entropy works on (N, K) rows
-            return isinstance(last, (Dense, Activation)) and len(self.output_shape) == 2
-        return True
+    def _fused_flags(self) -> list[bool]:
+        """Per output, whether its loss can be computed from its layer's pre-activation output."""
+        flags = []
+        for layer, loss, shape in zip(self._output_layers(), self._output_losses, self._output_shapes()):
+            fw = getattr(loss, "fuses_with", None)
+            ok = (fw is not None and isinstance(layer, _ActivationMixin) and layer.activation_name == fw
+                  and layer.activity_regularizer is None)
+            if ok and fw == "softmax":  # the fused softmax cross-entropy works on (N, K) rows
+                ok = isinstance(layer, (Dense, Activation)) and len(shape) == 2
+            flags.append(bool(ok))
+        return flags
 
-    def _loss_tensor(self, x: Tensor, y: np.ndarray, training: bool) -> tuple[Tensor, Tensor]:
-        """(loss, output) for one batch; the output is the logits when fused (see :meth:`_fused`)."""
-        out = self._forward(x, training=training, logits=self._fused_now)
-        loss = self.loss.from_logits(y, out) if self._fused_now else self.loss(y, out)
-        if not isinstance(loss, Tensor):
-            raise TypeError(f"the loss {getattr(self.loss, 'name', self.loss)!r} returned {describe(loss)}; a loss "
-                            "must return a scalar Tensor computed from y_pred with minidl ops")
-        for layer in self._loss_layers:
-            for term in layer.losses:
-                loss = loss + term
-        return loss, out
+    def _fused(self) -> bool:
+        """Whether the (first) output's loss is computed from its layer's pre-activation output."""
+        return self._fused_flags()[0]
+
+    def _loss_parts(self, xs: Any, ys: Any, training: bool) -> tuple[Tensor, list, list[Tensor]]:
+        """(total loss, per-output loss values, outputs) for one batch; fused outputs are logits."""
+        if not isinstance(xs, list):
+            xs = [xs]
+        if not isinstance(ys, list):
+            ys = [ys]
+        outs = self._forward_all(xs, training, self._fused_list)
+        total, parts = None, []
+        for out, y, loss, w, fused in zip(outs, ys, self._output_losses, self._loss_weights, self._fused_list):
+            if loss is None:
+                parts.append(None)
+                continue
+            term = loss.from_logits(y, out) if fused else loss(y, out)
+            if not isinstance(term, Tensor):
+                raise TypeError(f"the loss {getattr(loss, 'name', loss)!r} returned {describe(term)}; a loss must "
+                                "return a scalar Tensor computed from y_pred with minidl ops")
+            parts.append(term)
+            if w != 1.0:
+                term = term * w
+            total = term if total is None else total + term
+        for term in self.losses:  # activity regularization and add_loss terms of this forward pass
+            total = total + term
+        for term in self._weight_penalties():
+            total = total + term
+        return total, parts, outs
+
+    def _weight_penalties(self) -> list[Tensor]:
+        """Loss terms computed from the weights (kernel / bias regularizers of every layer)."""
+        return self.regularization_losses()
+
+    def _loss_tensor(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Any]:
+        """(loss, output) for one batch (the output is the logits when fused); lists for several outputs."""
+        total, _, outs = self._loss_parts(x, y, training)
+        return total, (outs[0] if len(outs) == 1 else outs)
+
+    def _probs_of(self, outs: list[Tensor]) -> list[np.ndarray]:
+        res = []
+        for out, fused, layer in zip(outs, self._fused_list, self._output_layers()):
+            if not fused:
+                res.append(out.numpy())
+            else:
+                with no_grad():
+                    res.append(layer._act(out.detach()).numpy())
+        return res
 
     def _probs(self, out: Tensor) -> np.ndarray:
-        if not self._fused_now:
-            return out.numpy()
-        with no_grad():
-            return self._output_layer()._act(out.detach()).numpy()
+        return self._probs_of([out])[0]
 
     def _prepare_run(self) -> None:
         """Per-call caches of the hot loop (the model may have changed between calls)."""
-        self._fused_now = self._fused()
-        self._loss_layers = self._all_layers()
+        self._fused_list = self._fused_flags()
+        self._fused_now = any(self._fused_list)  # (one output: whether it is fused)
         self._params = self.trainable_weights
+
+    def _data_dtype(self) -> Any:
+        """float64 when the model computes in float64 (a float64 layer), else float32: data are cast to it."""
+        return np.float64 if any(getattr(l, "dtype", None) == np.float64 for l in self._all_layers()) else np.float32
 
     def _batch_tensor(self, xb: np.ndarray) -> Tensor:
         if self._device == "cpu":
@@ -258,22 +442,35 @@ class Trainer:
 
         return Tensor._make(to_device(xb, self._device), False)
 
-    def _train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, Tensor]:
-        loss, out = self._loss_tensor(self._batch_tensor(xb), yb, training=True)
-        value = loss.item()
-        if not math.isfinite(value):
-            return value, out  # no update from a NaN/Inf loss: the weights stay usable
-        if loss.requires_grad:  # False only when every layer is frozen
-            loss.backward()
-            self.optimizer.apply_gradients(self._params)
-            for p in self._params:
-                p.grad = None
-        return value, out
+    def _step_values(self, total: float, parts: list, ys: list, outs: list[Tensor]) -> list[float]:
+        """The batch's values in :attr:`metrics_names` order."""
+        values = [total]
+        if len(parts) > 1:
+            values.extend(float(p.item()) for p in parts if p is not None)
+        if self.metrics:
+            probs = self._probs_of(outs)
+            for y, p, ms in zip(ys, probs, self._output_metrics):
+                values.extend(m(y, p) for m in ms)
+        return values
 
-    def _test_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, Tensor]:
+    def _train_step(self, xbs: list[np.ndarray], ybs: list) -> tuple[float, list[float]]:
+        loss, parts, outs = self._loss_parts([self._batch_tensor(a) for a in xbs], ybs, training=True)
+        value = loss.item()
+        if math.isfinite(value) and loss.requires_grad:  # no update from a NaN/Inf loss; False when all frozen
+            # Atomic against Ctrl-C, no .grad left behind, non-finite results rolled back (minidl/_step.py).
+            bad = _step.backward_and_update(loss, self.optimizer, self._params)
+            if bad is not None:
+                msg = (f"the update made weight {bad!r} non-finite (NaN/Inf); the last finite weights are "
+                       "restored and training stops (try a lower learning rate)")
+                print(msg)
+                warnings.warn(msg, RuntimeWarning, stacklevel=3)
+                self.stop_training = True
+        return value, self._step_values(value, parts, ybs, outs)
+
+    def _test_step(self, xbs: list[np.ndarray], ybs: list) -> list[float]:
         with no_grad():
-            loss, out = self._loss_tensor(self._batch_tensor(xb), yb, training=False)
-        return loss.item(), out
+            loss, parts, outs = self._loss_parts([self._batch_tensor(a) for a in xbs], ybs, training=False)
+            return self._step_values(loss.item(), parts, ybs, outs)
 
     # -------------------------------------------------------------- fit
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: Any = 1,
@@ -283,7 +480,8 @@ class Trainer:
         """Trains for ``epochs`` passes over ``(x, y)``.
 
         Args:
-            x: inputs (N, *input_shape). y: targets (N, ...) suited to the loss.
+            x: inputs (N, *input_shape); a list or dict (by input name) for several inputs.
+            y: targets (N, ...) suited to the loss; a list or dict (by output name) for several outputs.
             batch_size: samples per step (default 32). epochs: index of the last epoch (Keras meaning,
                 with ``initial_epoch``).
             verbose: 0 silent, 1 progress bar, 2 one line per epoch.
@@ -313,27 +511,29 @@ class Trainer:
         for cb in cb_list:
             if not isinstance(cb, callbacks_module.Callback):
                 raise TypeError(f"callbacks must be minidl.callbacks.Callback instances, got {type(cb).__name__}")
-        x = _as_x(x)
-        y = _as_y(y, len(x))
-        out_shape = self._check_input(x)
-        self._check_targets(y, out_shape)
-        x_val = y_val = None
+        xs = self._as_xs(x)
+        ys = self._as_ys(y, len(xs[0]))
+        out_shapes = self._check_inputs(xs)
+        self._check_targets(ys, out_shapes)
+        xs_val = ys_val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (x_val, y_val)")
-            x_val = _as_x(validation_data[0], "validation_data x")
-            y_val = _as_y(validation_data[1], len(x_val), "validation_data y")
-            self._check_input(x_val, "validation_data x")
-            self._check_targets(y_val, out_shape, "validation_data y")
+            xs_val = self._as_xs(validation_data[0], "validation_data x")
+            ys_val = self._as_ys(validation_data[1], len(xs_val[0]), "validation_data y")
+            self._check_inputs(xs_val, "validation_data x")
+            self._check_targets(ys_val, out_shapes, "validation_data y")
         elif validation_split > 0:
-            split_at = int(math.floor(len(x) * (1.0 - validation_split)))
-            if split_at == 0 or split_at == len(x):
-                raise ValueError(f"validation_split={validation_split} of {len(x)} samples leaves "
-                                 f"{split_at} for training and {len(x) - split_at} for validation; both need some")
-            x, x_val, y, y_val = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
+            n_all = len(xs[0])
+            split_at = int(math.floor(n_all * (1.0 - validation_split)))
+            if split_at == 0 or split_at == n_all:
+                raise ValueError(f"validation_split={validation_split} of {n_all} samples leaves "
+                                 f"{split_at} for training and {n_all - split_at} for validation; both need some")
+            xs, xs_val = [a[:split_at] for a in xs], [a[split_at:] for a in xs]
+            ys, ys_val = [_take(a, slice(0, split_at)) for a in ys], [_take(a, slice(split_at, None)) for a in ys]
 
         # ---- train
-        n = len(x)
+        n = len(xs[0])
         steps = -(-n // batch_size)
         history = callbacks_module.History()
         cbs = callbacks_module.CallbackList([*cb_list, history], model=self,
@@ -341,7 +541,7 @@ class Trainer:
         self.stop_training = False
         self._prepare_run()
         rng = get_rng()
-        names = [m.name for m in self.metrics]
+        names = self.metrics_names
         cbs.on_train_begin()
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
@@ -351,27 +551,20 @@ class Trainer:
             bar = callbacks_module.ProgressBar(steps, verbose)
             start = time.monotonic()
             order = rng.permutation(n) if shuffle else None
-            seen, loss_sum = 0, 0.0
-            metric_sums = [0.0] * len(self.metrics)
+            seen = 0
+            sums = [0.0] * len(names)
             nan_batch = None
             for step in range(steps):
                 cbs.on_train_batch_begin(step)
                 lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-                if order is None:
-                    xb, yb = x[lo:hi], y[lo:hi]
-                else:
-                    idx = order[lo:hi]
-                    xb, yb = x[idx], y[idx]
-                value, out = self._train_step(xb, yb)
+                idx = slice(lo, hi) if order is None else order[lo:hi]
+                xbs, ybs = [a[idx] for a in xs], [_take(a, idx) for a in ys]
+                value, values = self._train_step(xbs, ybs)
                 m = hi - lo
                 seen += m
-                loss_sum += value * m
-                logs = {"loss": loss_sum / seen}
-                if self.metrics:
-                    probs = self._probs(out)
-                    for i, metric in enumerate(self.metrics):
-                        metric_sums[i] += metric(yb, probs) * m
-                        logs[names[i]] = metric_sums[i] / seen
+                for i, v in enumerate(values):
+                    sums[i] += v * m
+                logs = {k: s / seen for k, s in zip(names, sums)}
                 bar.update(step + 1, logs)
                 cbs.on_train_batch_end(step, logs)
                 if not math.isfinite(value):
@@ -382,9 +575,9 @@ class Trainer:
                     self.stop_training = True
                 if self.stop_training:
                     break
-            if nan_batch is None and x_val is not None:
-                val = self._evaluate_arrays(x_val, y_val, batch_size)
-                logs.update({f"val_{k}": v for k, v in zip(self.metrics_names, val)})
+            if nan_batch is None and xs_val is not None:
+                val = self._evaluate_arrays(xs_val, ys_val, batch_size)
+                logs.update({f"val_{k}": v for k, v in zip(names, val)})
             bar.end(logs, time.monotonic() - start)
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -394,50 +587,49 @@ class Trainer:
         return history
 
     # -------------------------------------------------------------- evaluate / predict
-    def _evaluate_arrays(self, x: np.ndarray, y: np.ndarray, batch_size: int,
-                         bar: Any = None) -> list[float]:
-        """[loss, *metrics], means over all samples (batches weighted by their size)."""
-        n = len(x)
+    def _evaluate_arrays(self, xs: list[np.ndarray], ys: list, batch_size: int, bar: Any = None) -> list[float]:
+        """:attr:`metrics_names` values, means over all samples (batches weighted by their size)."""
+        if not isinstance(xs, list):
+            xs, ys = [xs], [ys]
+        n = len(xs[0])
         steps = -(-n // batch_size)
-        loss_sum = 0.0
-        metric_sums = [0.0] * len(self.metrics)
+        names = self.metrics_names
+        sums = [0.0] * len(names)
         for step in range(steps):
             lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-            value, out = self._test_step(x[lo:hi], y[lo:hi])
+            values = self._test_step([a[lo:hi] for a in xs], [_take(a, slice(lo, hi)) for a in ys])
             m = hi - lo
-            loss_sum += value * m
-            if self.metrics:
-                probs = self._probs(out)
-                for i, metric in enumerate(self.metrics):
-                    metric_sums[i] += metric(y[lo:hi], probs) * m
+            for i, v in enumerate(values):
+                sums[i] += v * m
             if bar is not None:
-                bar.update(step + 1, dict(zip(self.metrics_names, [loss_sum / hi, *(s / hi for s in metric_sums)])))
-        return [loss_sum / n, *(s / n for s in metric_sums)]
+                bar.update(step + 1, dict(zip(names, [s / hi for s in sums])))
+        return [s / n for s in sums]
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1) -> Any:
         """Loss and metrics on ``(x, y)`` in inference mode.
 
         Returns:
-            ``[loss, *metrics]``, or the loss alone (a float) when no metrics were compiled.
+            The values of :attr:`metrics_names` (``[loss, *metrics]``; with several outputs the per-output
+            losses follow the total), or the loss alone (a float) when that is the only value.
         """
         self._check_compiled("evaluate")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
-        x = _as_x(x)
-        y = _as_y(y, len(x))
-        out_shape = self._check_input(x)
-        self._check_targets(y, out_shape)
+        xs = self._as_xs(x)
+        ys = self._as_ys(y, len(xs[0]))
+        self._check_targets(ys, self._check_inputs(xs))
         self._prepare_run()
-        steps = -(-len(x) // batch_size)
+        steps = -(-len(xs[0]) // batch_size)
         bar = callbacks_module.ProgressBar(steps, verbose) if verbose else None
         start = time.monotonic()
-        result = self._evaluate_arrays(x, y, batch_size, bar)
+        result = self._evaluate_arrays(xs, ys, batch_size, bar)
         if bar is not None:
             bar.end(dict(zip(self.metrics_names, result)), time.monotonic() - start)
-        return result if self.metrics else result[0]
+        return result if len(result) > 1 else result[0]
 
-    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0) -> np.ndarray:
-        """Outputs for ``x`` in inference mode (dropout and noise off), as a NumPy array.
+    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0) -> Any:
+        """Outputs for ``x`` in inference mode (dropout and noise off), as a NumPy array (a list or dict of
+        them, shaped like the model's outputs, for several outputs).
 
         Raises:
             ValueError: for a model without layers or an input of the wrong shape.
@@ -445,46 +637,77 @@ class Trainer:
         self._check_has_layers("predict")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
-        x = _as_x(x)
-        out_shape = self._check_input(x)
-        n = len(x)
+        xs = self._as_xs(x)
+        self._check_inputs(xs)
+        n = len(xs[0])
         steps = -(-n // batch_size)
         bar = callbacks_module.ProgressBar(steps, verbose) if verbose else None
-        result: np.ndarray | None = None
+        results: list[np.ndarray] | None = None
+        k = self._n_outputs()
         with no_grad():
             for step in range(steps):
                 lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-                out = self.call(self._batch_tensor(x[lo:hi]), training=False).numpy()
-                if result is None:
-                    result = np.empty((n, *out.shape[1:]), dtype=out.dtype)
-                result[lo:hi] = out
+                outs = self._forward_all([self._batch_tensor(a[lo:hi]) for a in xs], False, [False] * k)
+                outs = [o.numpy() for o in outs]
+                if results is None:
+                    results = [np.empty((n, *o.shape[1:]), dtype=o.dtype) for o in outs]
+                for r, o in zip(results, outs):
+                    r[lo:hi] = o
                 if bar is not None:
                     bar.update(step + 1)
         if bar is not None:
             bar.end()
-        return result
+        return self._pack_outputs(results)
+
+    def _pack_outputs(self, flat: list) -> Any:
+        return flat[0] if len(flat) == 1 else flat
 
     def train_on_batch(self, x: Any, y: Any) -> Any:
-        """One training step on one batch. Returns the loss, or ``[loss, *metrics]`` with metrics."""
+        """One training step on one batch. Returns the loss, or the :attr:`metrics_names` values."""
         self._check_compiled("train_on_batch")
-        x = _as_x(x)
-        y = _as_y(y, len(x))
-        self._check_targets(y, self._check_input(x))
+        xs = self._as_xs(x)
+        ys = self._as_ys(y, len(xs[0]))
+        self._check_targets(ys, self._check_inputs(xs))
         self._prepare_run()
-        value, out = self._train_step(x, y)
+        value, values = self._train_step(xs, ys)
         if not math.isfinite(value):
             warnings.warn(f"train_on_batch: invalid loss {value}; the update was skipped", RuntimeWarning, stacklevel=2)
-        if not self.metrics:
-            return value
-        probs = self._probs(out)
-        return [value, *(m(y, probs) for m in self.metrics)]
+        return values if len(values) > 1 else value
 
     def test_on_batch(self, x: Any, y: Any) -> Any:
         """Loss (and metrics) on one batch in inference mode."""
         self._check_compiled("test_on_batch")
-        x = _as_x(x)
-        y = _as_y(y, len(x))
-        self._check_targets(y, self._check_input(x))
+        xs = self._as_xs(x)
+        ys = self._as_ys(y, len(xs[0]))
+        self._check_targets(ys, self._check_inputs(xs))
         self._prepare_run()
-        result = self._evaluate_arrays(x, y, len(x))
-        return result if self.metrics else result[0]
+        result = self._evaluate_arrays(xs, ys, len(xs[0]))
+        return result if len(result) > 1 else result[0]
+
+    # -------------------------------------------------------------- shared by every model
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name``, or at position ``index`` of :attr:`layers` (Keras's get_layer).
+
+        Raises:
+            ValueError: for both or neither argument, an index out of range, or an unknown name (listing
+                the known ones).
+        """
+        if name is not None and index is not None:
+            raise ValueError(f"Provide only a layer name or a layer index, not both. Received: index={index}, "
+                             f"name={name!r}.")
+        layers = self.layers
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -len(layers) <= index < len(layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model {self.name!r} only has "
+                                 f"{len(layers)} layers.")
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+
+def _take(a: np.ndarray | None, idx: Any) -> np.ndarray | None:
+    return None if a is None else a[idx]

@@ -14,6 +14,8 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from minidl.kernels import cpu, reference as ref, shapes
+from minidl.kernels.conv2d import direct as conv_direct, gemm as conv_gemm
+from minidl.kernels import runtime as kruntime
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-10}
 dtypes = st.sampled_from([np.float32, np.float64])
@@ -119,7 +121,7 @@ def test_conv2d_direct_single_channel_path_matches_reference(dt, budget, monkeyp
     loops, with one output row per run, several rows with a short last run, and whole images per run.
     More than 16 filters and at most nine taps (3x3, 2x2, 1x3, 1x1): the channels-last nine-tap loops,
     the missing taps padded with zero weights. 20 filters on a 5x5 window take im2col."""
-    monkeypatch.setattr(cpu, "_RUN_BUDGET", budget)
+    monkeypatch.setattr(conv_direct, "_RUN_BUDGET", budget)
     rng = np.random.default_rng(budget)
     for (h, w, (kh, kw), f, padding) in ((11, 9, (3, 3), 4, "valid"), (13, 10, (5, 5), 6, "same"),
                                          (7, 12, (2, 2), 20, "same"), (9, 8, (3, 3), 33, "valid"),
@@ -158,8 +160,8 @@ def test_conv2d_fused_relu_equals_relu_of_the_output(dt, c, f, k, stride, monkey
     oh, ph, _ = shapes.conv_output_size(13, k, stride, "same")
     ow, pw, _ = shapes.conv_output_size(11, k, stride, "same")
     y, y_relu, want = (np.empty((5, oh, ow, f), dt) for _ in range(3))
-    monkeypatch.setattr(cpu, "_CHUNK_ELEMS", 256)  # several chunks per call
-    monkeypatch.setattr(cpu, "_RUN_BUDGET", 150)   # direct runs of 2 rows, a short last one
+    monkeypatch.setattr(conv_gemm, "_CHUNK_ELEMS", 256)  # several chunks per call
+    monkeypatch.setattr(conv_direct, "_RUN_BUDGET", 150)   # direct runs of 2 rows, a short last one
     cpu.conv2d_forward(x, w, b, y, stride, stride, ph, pw)
     cpu.conv2d_forward(x, w, b, y_relu, stride, stride, ph, pw, relu=True)
     cpu.relu_forward(y, want)
@@ -355,7 +357,10 @@ def test_transcendental_kernels_split_over_threads_match_reference(dt, monkeypat
     """BCE with logits, sigmoid and tanh (NumPy's SIMD exp / log1p / tanh inside) with the threshold
     lowered so that 40,000 elements split into one block per thread (one partial loss sum each); sigmoid
     and tanh also in place, as the tied autoencoder uses them."""
-    monkeypatch.setattr(cpu, "_PAR_MIN_STREAM", 1000)
+    from minidl.kernels.activations import cpu as act_cpu
+    from minidl.kernels.softmax import cpu as softmax_cpu
+    monkeypatch.setattr(act_cpu, "_PAR_MIN_STREAM", 1000)
+    monkeypatch.setattr(softmax_cpu, "_PAR_MIN_STREAM", 1000)
     rng = np.random.default_rng(3)
     z = (rng.standard_normal(40_000) * 4).astype(dt)
     z[:4] = [1000, -1000, 0, -0.0]

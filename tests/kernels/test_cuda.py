@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minidl.kernels import cuda as kcuda, reference, shapes
+from minidl.kernels import cuda as kcuda, cuda_runtime, reference, shapes
 
 pytestmark = pytest.mark.skipif(not kcuda.is_available(), reason="no CUDA device and no simulator")
 
@@ -66,12 +66,12 @@ def _randn(rng, shape, dtype, scale=1.0):
 
 def test_launch_config_covers_every_element():
     for n in [1, 31, 32, 33, 255, 256, 257, 10_000]:
-        blocks, threads = kcuda._launch_1d(n)
+        blocks, threads = cuda_runtime._launch_1d(n)
         assert blocks * threads >= n and threads % 32 == 0 and threads <= 1024
         assert (blocks - 1) * threads < n
-    grid, block = kcuda._launch_tiles(17, 33)
-    assert block == (kcuda.TILE, kcuda.TILE)
-    assert grid[0] * kcuda.TILE >= 33 and grid[1] * kcuda.TILE >= 17
+    grid, block = cuda_runtime._launch_tiles(17, 33)
+    assert block == (cuda_runtime.TILE, cuda_runtime.TILE)
+    assert grid[0] * cuda_runtime.TILE >= 33 and grid[1] * cuda_runtime.TILE >= 17
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -1,0 +1,56 @@
+"""Optimizer updates, readable Numba version: one parameter element per iteration (what one CUDA thread
+computes). :mod:`.cpu` is the same loop split over the threads.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["sgd_update", "adam_update", "rmsprop_update"]
+
+
+@njit(cache=True)
+def _sgd(param, grad, velocity, lr, momentum, nesterov):
+    for k in range(param.size):
+        v = momentum * velocity[k] - lr * grad[k]
+        velocity[k] = v
+        param[k] += momentum * v - lr * grad[k] if nesterov else v
+
+
+@njit(cache=True)
+def _adam(param, grad, m, v, lr, beta1, beta2, eps, t):
+    alpha = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)  # the bias corrections folded into the rate
+    for k in range(param.size):
+        g = grad[k]
+        m[k] += (g - m[k]) * (1 - beta1)
+        v[k] += (g * g - v[k]) * (1 - beta2)
+        param[k] -= alpha * m[k] / (math.sqrt(v[k]) + eps)
+
+
+@njit(cache=True)
+def _rmsprop(param, grad, ms, lr, rho, eps):
+    for k in range(param.size):
+        g = grad[k]
+        ms[k] = rho * ms[k] + (1 - rho) * g * g
+        param[k] -= lr * g / (math.sqrt(ms[k]) + eps)
+
+
+def sgd_update(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: float, momentum: float,
+               nesterov: bool) -> None:
+    """``v = m v - lr g``; ``p += v`` (nesterov: ``p += m v - lr g``)."""
+    _sgd(param.reshape(-1), grad.reshape(-1), velocity.reshape(-1), float(lr), float(momentum), bool(nesterov))
+
+
+def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, lr: float,
+                beta1: float, beta2: float, eps: float, t: int) -> None:
+    """Keras Adam, ``t >= 1`` the step number."""
+    _adam(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1), float(lr), float(beta1),
+          float(beta2), float(eps), int(t))
+
+
+def rmsprop_update(param: np.ndarray, grad: np.ndarray, ms: np.ndarray, lr: float, rho: float,
+                   eps: float) -> None:
+    """``ms = rho ms + (1 - rho) g^2``; ``p -= lr g / (sqrt(ms) + eps)``."""
+    _rmsprop(param.reshape(-1), grad.reshape(-1), ms.reshape(-1), float(lr), float(rho), float(eps))
