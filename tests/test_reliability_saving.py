@@ -199,3 +199,31 @@ def test_an_interrupted_save_leaves_the_old_file(tmp_path, monkeypatch):
         m.save(path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["s.npz"]
     assert zipfile.is_zipfile(path)
+
+
+def _double(x):
+    return x * 2
+
+
+def _sevens(shape, dtype, rng):
+    return np.full(shape, 7.0, dtype)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: M.Sequential([L.Input((3,)), L.Dense(2, activation=_double)]), r"custom activation '_double'"),
+    (lambda: M.Sequential([L.Input((3,)), L.Dense(2, kernel_initializer=_sevens)]), r"custom kernel_initializer '_sevens'"),
+])
+def test_what_load_could_never_rebuild_is_refused_at_save(tmp_path, make, match):
+    with pytest.raises(ValueError, match=match):
+        make().save(tmp_path / "m.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_decoder_tied_to_a_layer_outside_the_model_is_refused_at_save(tmp_path):
+    enc = L.Dense(3, name="outside")
+    full = M.Sequential([L.Input((4,)), enc, L.DenseTranspose(enc, name="dec")])
+    decoder = M.Sequential([L.Input((3,)), full.layers[1]])
+    with pytest.raises(ValueError, match=r"layer 'dec' is tied to 'outside', which is not part of model"):
+        decoder.save(tmp_path / "d.npz")
+    full.save(tmp_path / "full.npz")  # the model holding both saves and reloads
+    assert M.load_model(tmp_path / "full.npz").layers[1].tied_to.name == "outside"

@@ -134,6 +134,33 @@ def decode_args(struct: Any, resolve: Any) -> Any:
     return struct
 
 
+def _check_reloadable(model: Any, layers: list[Any]) -> None:
+    """Refuses, before writing, what :func:`load_model` could never rebuild: activations and initializers
+    that are saved by name but have no built-in name, and a tied layer whose partner is not in the model."""
+    from .. import functional as F
+    from .. import initializers
+
+    for layer in layers:
+        cfg = layer.get_config() if not hasattr(layer, "_layers") else {}
+        for key, value in cfg.items():
+            if not isinstance(value, str):
+                continue
+            try:
+                if key == "activation" or key.endswith("_activation"):
+                    F.activation(value)
+                elif key.endswith("_initializer"):
+                    initializers.get(value)
+            except ValueError:
+                raise ValueError(
+                    f"save: layer {layer.name!r} uses the custom {key} {value!r}, which load_model cannot rebuild "
+                    "(activations and initializers are saved by name): use a built-in one, or a custom Layer "
+                    "subclass with get_config (loaded with custom_objects)") from None
+        tied = layer.__dict__.get("tied_to")
+        if tied is not None and not any(tied is o for o in layers):
+            raise ValueError(f"save: layer {layer.name!r} is tied to {tied.name!r}, which is not part of model "
+                             f"{model.name!r}, so the file could not re-link it; save the model that contains both")
+
+
 def save_model(model: Any, filepath: Any) -> None:
     """Saves ``model`` (built) to one ``.npz`` file at exactly ``filepath``: its class and config, its
     weights in :attr:`~minidl.layers.Layer.weights` order, the random state of seeded layers and, when
@@ -141,7 +168,9 @@ def save_model(model: Any, filepath: Any) -> None:
     threads or processes (see the module docstring). See :meth:`minidl.models.Sequential.save`.
 
     Raises:
-        ValueError: when two different layers of the model share a name (nothing is written).
+        ValueError: when two different layers of the model share a name, a layer uses a custom activation or
+            initializer (saved by name, so it could not be rebuilt), or a tied layer's partner is outside the
+            model; nothing is written then.
     """
     path = os.fspath(filepath)
     seen: dict[str, Any] = {}
@@ -151,6 +180,7 @@ def save_model(model: Any, filepath: Any) -> None:
                              f"({type(seen[layer.name]).__name__} and {type(layer).__name__}); layer names must be "
                              "unique to be saved (pass name=... when creating them)")
         seen[layer.name] = layer
+    _check_reloadable(model, list(seen.values()))
     if not model.built:
         raise ValueError(f"save: model {model.name!r} is not built yet (no weights); build or fit it first")
     class_name = "Sequential" if type(model).__name__ == "Sequential" else "Functional"
