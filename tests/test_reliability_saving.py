@@ -211,7 +211,8 @@ def _sevens(shape, dtype, rng):
 
 @pytest.mark.parametrize("make, match", [
     (lambda: M.Sequential([L.Input((3,)), L.Dense(2, activation=_double)]), r"custom activation '_double'"),
-    (lambda: M.Sequential([L.Input((3,)), L.Dense(2, kernel_initializer=_sevens)]), r"custom kernel_initializer '_sevens'"),
+    (lambda: M.Sequential([L.Input((3,)), L.Dense(2, kernel_initializer=_sevens)]),
+     r"custom kernel_initializer '_sevens'"),
 ])
 def test_what_load_could_never_rebuild_is_refused_at_save(tmp_path, make, match):
     with pytest.raises(ValueError, match=match):

@@ -79,7 +79,8 @@ def _as_x(x: Any, what: str = "x", dtype: Any = np.float32) -> np.ndarray:
     a = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(a).all():
         bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-        raise ValueError(f"{what} contains {bad} NaN or Inf value(s) (after conversion to {np.dtype(dtype).name}); clean or "
+        raise ValueError(f"{what} contains {bad} NaN or Inf value(s) (after conversion to "
+                         f"{np.dtype(dtype).name}); clean or "
                          f"impute them before training")
     return a
 
