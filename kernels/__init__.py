@@ -81,7 +81,7 @@ Optimizer updates, in place on flat parameter arrays::
                                                                 # (nesterov: p += m v - lr g)
     adam_update(param, grad, m, v, lr, beta1, beta2, eps, t)    # Keras Adam, t = step number >= 1:
         # m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); p -= lr sqrt(1 - b2^t)/(1 - b1^t) m / (sqrt(v) + eps)
-    rmsprop_update(param, grad, ms, lr, rho, eps)               # ms = rho ms + (1 - rho) g^2;
+    rmsprop_update(param, grad, ms, lr, rho, eps)               # ms = rho ms + (1 - rho) g^2; (eps in the root)
                                                                 # p -= lr g / (sqrt(ms) + eps)
 """
 from __future__ import annotations

@@ -17,7 +17,8 @@ from .softmax.cpu import (softmax_forward, softmax_backward, log_softmax_forward
                           bce_logits_backward)
 from .dense.cpu import dense_forward, dense_backward, dropout_forward, dropout_backward
 from .tied_ae.cpu import tied_ae_forward, tied_ae_backward
-from .optimizers.cpu import sgd_update, adam_update, rmsprop_update
+from .optimizers.cpu import (sgd_update, adam_update, rmsprop_update, adagrad_update, adadelta_update, nadam_update,
+                              weight_decay_update)
 from .runtime import release_scratch
 
 __all__ = [
@@ -28,5 +29,5 @@ __all__ = [
     "softmax_xent_sparse_backward", "softmax_xent_dense_forward", "softmax_xent_dense_backward",
     "bce_logits_forward", "bce_logits_backward", "dense_forward", "dense_backward", "dropout_forward",
     "dropout_backward", "tied_ae_forward", "tied_ae_backward", "sgd_update", "adam_update",
-    "rmsprop_update", "conv2d_keeps_cols", "release_scratch"
+    "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update", "weight_decay_update", "conv2d_keeps_cols", "release_scratch"
 ]

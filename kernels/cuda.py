@@ -60,7 +60,8 @@ from .softmax.cuda import (softmax_forward, softmax_backward, log_softmax_forwar
                            bce_logits_backward)
 from .dense.cuda import dense_forward, dense_backward, dropout_forward, dropout_backward
 from .tied_ae.cuda import tied_ae_forward, tied_ae_backward
-from .optimizers.cuda import sgd_update, adam_update, rmsprop_update
+from .optimizers.cuda import (sgd_update, adam_update, rmsprop_update, adagrad_update, adadelta_update, nadam_update,
+                              weight_decay_update)
 
 __all__ = [
     "is_available", "to_device", "to_host", "empty", "zeros", "fill", "matmul", "conv2d_forward",
@@ -70,6 +71,6 @@ __all__ = [
     "log_softmax_backward", "softmax_xent_sparse_forward", "softmax_xent_sparse_backward",
     "softmax_xent_dense_forward", "softmax_xent_dense_backward", "bce_logits_forward",
     "bce_logits_backward", "dense_forward", "dense_backward", "dropout_forward", "dropout_backward",
-    "tied_ae_forward", "tied_ae_backward", "sgd_update", "adam_update", "rmsprop_update", "is_device_array",
+    "tied_ae_forward", "tied_ae_backward", "sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update", "weight_decay_update", "is_device_array",
     "binary", "unary", "copy_strided", "reduce_sum", "BINARY_OPS", "UNARY_OPS"
 ]

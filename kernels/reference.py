@@ -16,7 +16,8 @@ from .softmax.reference import (softmax_forward, softmax_backward, log_softmax_f
                                 bce_logits_backward)
 from .dense.reference import dense_forward, dense_backward, dropout_forward, dropout_backward
 from .tied_ae.reference import tied_ae_forward, tied_ae_backward
-from .optimizers.reference import sgd_update, adam_update, rmsprop_update
+from .optimizers.reference import (sgd_update, adam_update, rmsprop_update, adagrad_update, adadelta_update, nadam_update,
+                              weight_decay_update)
 
 __all__ = [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel", "conv2d_backward_bias",
@@ -25,5 +26,5 @@ __all__ = [
     "log_softmax_forward", "log_softmax_backward", "softmax_xent_sparse_forward",
     "softmax_xent_sparse_backward", "softmax_xent_dense_forward", "softmax_xent_dense_backward",
     "bce_logits_forward", "bce_logits_backward", "dense_forward", "dense_backward", "dropout_forward",
-    "dropout_backward", "tied_ae_forward", "tied_ae_backward", "sgd_update", "adam_update", "rmsprop_update"
+    "dropout_backward", "tied_ae_forward", "tied_ae_backward", "sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update", "weight_decay_update"
 ]

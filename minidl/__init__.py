@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "ops", "functional", "testing", "layers", "models", "losses", "optimizers", "metrics", "callbacks",
     "utils", "cluster", "decomposition", "cluster_metrics", "datasets", "viz", "kernel_table", "initializers",
-    "device", "random", "symbolic", "regularizers",
+    "device", "random", "symbolic", "regularizers", "backend", "preprocessing", "data_adapters",
 }
 _LAZY = {"Sequential": ("models", "Sequential"), "load_model": ("models", "load_model"), "Input": ("layers", "Input"),
          "Model": ("models", "Model"), "KerasTensor": ("symbolic", "KerasTensor"),

@@ -11,6 +11,13 @@ Formulas (``p`` predictions, ``t`` targets, ``N`` batch, ``eps = 1e-7`` clipping
 - sparse categorical: ``-mean_n log clip(p[n, y_n], eps, 1-eps)``, targets integer labels (N,) or (N, 1).
 - binary:             ``-mean(t log p + (1-t) log(1-p))`` with ``p`` clipped, targets the output's shape.
 - mean squared error: ``mean((p - t)^2)``.
+- Keras 3's KL divergence ('kld'), mean absolute error ('mae'), Huber, cosine similarity and categorical
+  hinge: per-sample functions in :mod:`minidl.losses_extra` (formulas there), classes here with Keras's
+  ``reduction`` ('sum_over_batch_size' by default).
+
+The four losses above have function aliases returning the batch mean (a scalar); the Keras 3 extras'
+functions return one value per sample, as in Keras. A plain function used as a loss is averaged when it
+returns more than a scalar (Keras's 'sum_over_batch_size').
 
 :meth:`Loss.check_targets` validates a whole target array once, before training, and says what is wrong
 in words (the commonest Keras mistakes: integer labels with categorical cross-entropy, one-hot targets
@@ -23,12 +30,17 @@ from typing import Any, Callable
 import numpy as np
 
 from . import functional as F
+from . import losses_extra as _extra
 from .autograd import Tensor
+from .losses_extra import categorical_hinge, cosine_similarity, huber, kl_divergence, mean_absolute_error
 
 __all__ = [
     "Loss", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy",
     "MeanSquaredError", "MSE", "LossFunctionWrapper", "get", "serialize",
     "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error",
+    "ReducedLoss", "KLDivergence", "MeanAbsoluteError", "Huber", "CosineSimilarity", "CategoricalHinge",
+    "kl_divergence", "mean_absolute_error", "huber", "cosine_similarity", "categorical_hinge",
+    "kld", "KLD", "mae", "MAE",
 ]
 
 _EPS = 1e-7
@@ -205,6 +217,114 @@ class MeanSquaredError(Loss):
 MSE = MeanSquaredError
 
 
+# ---------------------------------------------------------------------------------------------------- Keras 3 extras
+class ReducedLoss(Loss):
+    """A per-sample loss function reduced to a scalar as Keras's ``reduction`` says."""
+
+    fuses_with = None
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = None) -> None:
+        if reduction not in _extra.REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of "
+                             f"{', '.join(repr(r) for r in _extra.REDUCTIONS)}, got {reduction!r}")
+        self.reduction = reduction
+        if name is not None:
+            if not isinstance(name, str):
+                raise ValueError(f"{type(self).__name__}: name must be a string, got {name!r}")
+            self.name = name
+
+    def per_sample(self, y_true: Any, y_pred: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, y_true, y_pred):
+        values = self.per_sample(y_true, y_pred)
+        if self.reduction in ("sum_over_batch_size", "mean"):
+            return values.mean()
+        if self.reduction == "sum":
+            return values.sum()
+        return values
+
+    def check_targets(self, y_true, output_shape):
+        y = _np(y_true)
+        _check_finite(y, self.name)
+        _check_same_shape(y, output_shape, self.name)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "class_name": type(self).__name__, "reduction": self.reduction}
+
+    def __repr__(self) -> str:
+        cfg = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k not in ("name", "class_name"))
+        return f"{type(self).__name__}({cfg})"
+
+
+class KLDivergence(ReducedLoss):
+    """Keras's ``KLDivergence`` ('kld', 'kl_divergence'): :func:`kl_divergence` averaged over the batch."""
+
+    name = "kl_divergence"
+
+    def per_sample(self, y_true, y_pred):
+        return _extra.kl_divergence(y_true, y_pred)
+
+    def check_targets(self, y_true, output_shape):
+        super().check_targets(y_true, output_shape)
+        y = np.asarray(y_true)
+        if y.size and (y.min() < 0 or y.max() > 1):
+            raise ValueError(f"{self.name}: targets must be probabilities in [0, 1], found {y.min():g}..{y.max():g}")
+
+
+class MeanAbsoluteError(ReducedLoss):
+    """Keras's ``MeanAbsoluteError`` ('mae'): ``mean(|p - t|)``."""
+
+    name = "mean_absolute_error"
+
+    def per_sample(self, y_true, y_pred):
+        return _extra.mean_absolute_error(y_true, y_pred)
+
+
+class Huber(ReducedLoss):
+    """Keras's ``Huber(delta=1.0)`` ('huber'): :func:`huber` averaged over the batch."""
+
+    name = "huber_loss"
+
+    def __init__(self, delta: float = 1.0, reduction: str | None = "sum_over_batch_size",
+                 name: str | None = None) -> None:
+        super().__init__(reduction, name)
+        self.delta = _extra.check_delta(delta)
+
+    def per_sample(self, y_true, y_pred):
+        return _extra.huber(y_true, y_pred, self.delta)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+class CosineSimilarity(ReducedLoss):
+    """Keras's ``CosineSimilarity(axis=-1)`` ('cosine_similarity'): the mean of :func:`cosine_similarity`."""
+
+    name = "cosine_similarity"
+
+    def __init__(self, axis: int = -1, reduction: str | None = "sum_over_batch_size", name: str | None = None) -> None:
+        super().__init__(reduction, name)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"CosineSimilarity: axis must be an integer, got {axis!r}")
+        self.axis = int(axis)
+
+    def per_sample(self, y_true, y_pred):
+        return _extra.cosine_similarity(y_true, y_pred, self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class CategoricalHinge(ReducedLoss):
+    """Keras's ``CategoricalHinge`` ('categorical_hinge'): the mean of :func:`categorical_hinge`."""
+
+    name = "categorical_hinge"
+
+    def per_sample(self, y_true, y_pred):
+        return _extra.categorical_hinge(y_true, y_pred)
+
+
 class LossFunctionWrapper(Loss):
     """A plain function ``fn(y_true, y_pred) -> scalar Tensor`` used as a loss (never fused)."""
 
@@ -215,7 +335,12 @@ class LossFunctionWrapper(Loss):
         self.name = name or getattr(fn, "__name__", "custom_loss")
 
     def __call__(self, y_true, y_pred):
-        return self.fn(y_true, y_pred)
+        out = self.fn(y_true, y_pred)
+        # A per-sample result (Keras's loss functions return one) is averaged, as Keras's default
+        # 'sum_over_batch_size' reduction does.
+        if isinstance(out, Tensor) and out.ndim > 0:
+            out = out.mean()
+        return out
 
     def __repr__(self) -> str:
         return f"LossFunctionWrapper({self.name})"
@@ -245,14 +370,35 @@ _REGISTRY: dict[str, type[Loss]] = {
     "binary_crossentropy": BinaryCrossentropy,
     "mse": MeanSquaredError,
     "mean_squared_error": MeanSquaredError,
+    "kld": KLDivergence,
+    "kl_divergence": KLDivergence,
+    "kullback_leibler_divergence": KLDivergence,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber,
+    "huber_loss": Huber,
+    "cosine_similarity": CosineSimilarity,
+    "categorical_hinge": CategoricalHinge,
 }
+# Keras class names ('KLDivergence', 'MeanAbsoluteError', ...) resolve too: compared lower-cased without '_'.
+_SQUASHED = {k.replace("_", ""): cls for k, cls in _REGISTRY.items()}
+_SQUASHED.update({cls.__name__.lower(): cls for cls in set(_REGISTRY.values())})
 # The function aliases resolve to the classes, so `loss=losses.binary_crossentropy` still fuses.
 _FUNCTIONS = {
     categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     binary_crossentropy: BinaryCrossentropy,
     mean_squared_error: MeanSquaredError,
+    kl_divergence: KLDivergence,
+    mean_absolute_error: MeanAbsoluteError,
+    huber: Huber,
+    cosine_similarity: CosineSimilarity,
+    categorical_hinge: CategoricalHinge,
 }
+
+# Keras's legacy short names of the functions.
+kld = KLD = kl_divergence
+mae = MAE = mean_absolute_error
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
@@ -271,9 +417,15 @@ def get(identifier: Any) -> Loss:
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if isinstance(identifier, dict):
-        identifier = identifier.get("name")
+        config = dict(identifier)
+        if "class_name" in config:  # a ReducedLoss's saved config: its class, then its arguments
+            cls = _SQUASHED.get(str(config.pop("class_name")).lower())
+            if cls is None or not issubclass(cls, ReducedLoss):
+                raise ValueError(f"unknown loss class in {identifier!r}; known losses: {', '.join(_REGISTRY)}")
+            return cls(**config)
+        identifier = config.get("name")
     if isinstance(identifier, str):
-        cls = _REGISTRY.get(identifier.lower())
+        cls = _REGISTRY.get(identifier.lower()) or _SQUASHED.get(identifier.lower().replace("_", ""))
         if cls is None:
             raise ValueError(f"unknown loss {identifier!r}; known losses: {', '.join(_REGISTRY)}")
         return cls()

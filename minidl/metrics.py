@@ -24,7 +24,8 @@ from .cluster_metrics import adjusted_rand_score, cluster_accuracy, normalized_m
 
 __all__ = [
     "Metric", "get", "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-    "mean_squared_error", "mean_absolute_error", "confusion_matrix", "precision_recall_per_class",
+    "mean_squared_error", "mean_absolute_error", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
+    "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "confusion_matrix", "precision_recall_per_class",
     "classification_report", "cluster_accuracy", "normalized_mutual_info_score", "adjusted_rand_score",
 ]
 
@@ -83,6 +84,36 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(np.abs(p.astype(np.float64) - t)))
 
 
+def _in_top_k(labels: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """Whether each row's label is among its ``k`` highest scores. Ties straddling the boundary count as
+    in (TensorFlow's ``in_top_k``): a label is in when fewer than ``k`` scores are strictly greater."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"top-k accuracy: k must be a positive integer, got {k!r}")
+    scores = scores.reshape(-1, scores.shape[-1])
+    labels = labels.reshape(-1).astype(np.int64)
+    if labels.size != scores.shape[0]:
+        raise ValueError(f"top-k accuracy: {labels.size} labels for {scores.shape[0]} score rows")
+    if labels.size and (labels.min() < 0 or labels.max() >= scores.shape[1]):
+        raise ValueError(f"top-k accuracy: labels must be in 0..{scores.shape[1] - 1}")
+    target = scores[np.arange(labels.size), labels]
+    return np.sum(scores > target[:, None], axis=1) < k
+
+
+def top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> float:
+    """Fraction of rows whose true class (argmax of the one-hot ``y_true``) is among the ``k`` highest
+    scores of ``y_pred`` (N, K)."""
+    t, p = _np(y_true), _np(y_pred)
+    return float(np.mean(_in_top_k(np.argmax(t, axis=-1), p, k)))
+
+
+def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> float:
+    """As :func:`top_k_categorical_accuracy` with integer labels (N,) or (N, 1)."""
+    t, p = _np(y_true), _np(y_pred)
+    if t.ndim == p.ndim and t.shape[-1] == 1:
+        t = t[..., 0]
+    return float(np.mean(_in_top_k(t, p, k)))
+
+
 # ---------------------------------------------------------------------------------------------------- objects
 class Metric:
     """A named batch metric: ``metric(y_true, y_pred) -> float`` (mean over the batch).
@@ -119,6 +150,30 @@ class _InferredAccuracy(Metric):
         return float(self._kind(y_true, y_pred))
 
 
+class TopKCategoricalAccuracy(Metric):
+    """Keras's ``TopKCategoricalAccuracy(k=5)``: one-hot targets, true class among the k best scores."""
+
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy") -> None:
+        _in_top_k(np.zeros(0), np.zeros((0, 1)), k)  # validates k now, not at the first batch
+        self.k = int(k)
+        super().__init__(lambda t, p: top_k_categorical_accuracy(t, p, self.k), name)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "k": self.k}
+
+
+class SparseTopKCategoricalAccuracy(Metric):
+    """Keras's ``SparseTopKCategoricalAccuracy(k=5)``: integer labels, true class among the k best scores."""
+
+    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy") -> None:
+        _in_top_k(np.zeros(0), np.zeros((0, 1)), k)
+        self.k = int(k)
+        super().__init__(lambda t, p: sparse_top_k_categorical_accuracy(t, p, self.k), name)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "k": self.k}
+
+
 _FUNCTIONS: dict[str, Callable[[Any, Any], float]] = {
     "categorical_accuracy": categorical_accuracy,
     "sparse_categorical_accuracy": sparse_categorical_accuracy,
@@ -127,6 +182,8 @@ _FUNCTIONS: dict[str, Callable[[Any, Any], float]] = {
     "mean_squared_error": mean_squared_error,
     "mae": mean_absolute_error,
     "mean_absolute_error": mean_absolute_error,
+    "top_k_categorical_accuracy": top_k_categorical_accuracy,
+    "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
 }
 _ACCURACY_BY_LOSS = {
     "sparse_categorical_crossentropy": sparse_categorical_accuracy,
@@ -142,7 +199,8 @@ def get(identifier: Any, loss: Any = None) -> Metric:
     Args:
         identifier: 'accuracy'/'acc' (picked from ``loss``), 'categorical_accuracy',
             'sparse_categorical_accuracy', 'binary_accuracy', 'mse'/'mean_squared_error',
-            'mae'/'mean_absolute_error'. The metric is named exactly as given, as Keras logs it.
+            'mae'/'mean_absolute_error', 'top_k_categorical_accuracy', 'sparse_top_k_categorical_accuracy'
+            (k=5). The metric is named exactly as given, as Keras logs it.
         loss: the model's loss (a :class:`minidl.losses.Loss`, its name, or None).
 
     Raises:

@@ -1,4 +1,5 @@
-"""Small helpers: one-hot encoding of labels and seeding every random generator minidl touches."""
+"""Small helpers: one-hot encoding of labels, seeding every random generator minidl touches, and
+:class:`PyDataset` (alias :class:`Sequence`), Keras 3's base class for batch-producing datasets."""
 from __future__ import annotations
 
 import random as _pyrandom
@@ -8,7 +9,7 @@ import numpy as np
 
 from . import random as _mrandom
 
-__all__ = ["to_categorical", "set_random_seed"]
+__all__ = ["to_categorical", "set_random_seed", "PyDataset", "Sequence"]
 
 
 def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
@@ -66,3 +67,58 @@ def set_random_seed(seed: int) -> None:
     _mrandom.seed(seed)
     np.random.seed(seed % 2**32)  # the legacy API only takes 32-bit seeds
     _pyrandom.seed(seed)
+
+
+class PyDataset:
+    """Keras 3's ``keras.utils.PyDataset``: a dataset that hands out whole batches by index.
+
+    Subclass it and define ``__len__`` (batches per epoch) and ``__getitem__(index)`` returning one batch,
+    ``(x, y)`` (or ``x`` alone for ``predict``); override :meth:`on_epoch_end` to reshuffle between epochs.
+    ``fit`` / ``evaluate`` / ``predict`` take an instance directly::
+
+        class Batches(minidl.utils.PyDataset):
+            def __init__(self, x, y, batch_size, **kwargs):
+                super().__init__(**kwargs)
+                self.x, self.y, self.batch_size = x, y, batch_size
+            def __len__(self):
+                return -(-len(self.x) // self.batch_size)
+            def __getitem__(self, i):
+                sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
+                return self.x[sl], self.y[sl]
+
+        model.fit(Batches(x, y, 32), epochs=5)
+
+    Args:
+        workers, use_multiprocessing, max_queue_size: Keras's parallel loading options; accepted, and
+            batches are produced in the calling thread in index order (minidl has no loader pool).
+    """
+
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10) -> None:
+        for name, value in (("workers", workers), ("max_queue_size", max_queue_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"PyDataset: {name} must be an integer >= 1, got {value!r}")
+        if not isinstance(use_multiprocessing, (bool, np.bool_)):
+            raise ValueError(f"PyDataset: use_multiprocessing must be True or False, got {use_multiprocessing!r}")
+        self.workers = int(workers)
+        self.use_multiprocessing = bool(use_multiprocessing)
+        self.max_queue_size = int(max_queue_size)
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index) returning a batch")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__() (the number of batches)")
+
+    @property
+    def num_batches(self) -> int | None:
+        """Batches per epoch (``len(self)``)."""
+        return len(self)
+
+    def on_epoch_begin(self) -> None:
+        """Called before each epoch of ``fit``."""
+
+    def on_epoch_end(self) -> None:
+        """Called after each epoch of ``fit`` (shuffle here)."""
+
+
+Sequence = PyDataset

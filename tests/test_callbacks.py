@@ -151,8 +151,15 @@ def test_checkpoint_missing_keys(tmp_path):
     with pytest.warns(RuntimeWarning, match="val_loss available"):
         model, _ = fit([ModelCheckpoint(str(tmp_path / "x.npz"), save_best_only=True)], [{"loss": 1.0}])
     assert model.saved == []
-    with pytest.raises(KeyError, match="val_acc"):
+    with pytest.raises(KeyError, match="val_acc"):  # a model that does not list its metrics: found at epoch end
         fit([ModelCheckpoint(str(tmp_path / "{val_acc}.npz"))], vl(1.0))
+    model = FakeModel()
+    model.metrics_names = ["loss"]
+    with pytest.raises(ValueError, match=r"uses \{val_acc\}, which the logs will not have \(available: epoch, loss, "
+                                         r"val_loss\)"):
+        fit([ModelCheckpoint(str(tmp_path / "{val_acc}.npz"))], vl(1.0), model=model)
+    np.testing.assert_array_equal(model.weights[0], np.zeros(2))
+    assert model.saved == []
 
 
 # ---------------------------------------------------------------------------------------------------- others

@@ -128,7 +128,7 @@ def test_fit_before_compile_says_compile_first():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(optimizer="adamw"), "unknown optimizer 'adamw'; known optimizers: adam, rmsprop, sgd"),
+    (dict(optimizer="adamx"), "unknown optimizer 'adamx'; known optimizers: adadelta, adagrad, adam, adamw, nadam, rmsprop, sgd"),
     (dict(loss="crossentropy"), "unknown loss 'crossentropy'; known losses: categorical_crossentropy"),
     (dict(metrics=["acuracy"]), "unknown metric 'acuracy'; known metrics: accuracy"),
 ])

@@ -101,4 +101,4 @@ def test_constants_dtype_rng_and_get():
     f = lambda shape, dtype="float32", rng=None: np.full(shape, 2.0, dtype)  # noqa: E731
     assert initializers.get(f) is f
     with pytest.raises(ValueError, match="known initializers: glorot_uniform"):
-        initializers.get("orthogonal")
+        initializers.get("identity_matrix")

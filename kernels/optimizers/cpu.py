@@ -12,7 +12,7 @@ from numba import njit, prange
 
 from ..runtime import _JIT, _PAR_MIN_STREAM, _flat, _nt
 
-__all__ = ["sgd_update", "adam_update", "rmsprop_update"]
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update", "nadam_update", "weight_decay_update"]
 
 
 @njit(parallel=True, **_JIT)
@@ -41,7 +41,35 @@ def _rmsprop(param, grad, ms, lr, rho, eps):
     for k in prange(param.size):
         g = grad[k]
         ms[k] = rho * ms[k] + (1 - rho) * g * g
-        param[k] -= lr * g / (math.sqrt(ms[k]) + eps)
+        param[k] -= lr * g / math.sqrt(ms[k] + eps)
+
+
+@njit(parallel=True, **_JIT)
+def _adagrad(param, grad, acc, lr, eps):
+    for k in prange(param.size):
+        g = grad[k]
+        acc[k] += g * g
+        param[k] -= lr * g / math.sqrt(acc[k] + eps)
+
+
+@njit(parallel=True, **_JIT)
+def _adadelta(param, grad, acc_grad, acc_delta, lr, rho, eps):
+    for k in prange(param.size):
+        g = grad[k]
+        eg = rho * acc_grad[k] + (1 - rho) * g * g
+        acc_grad[k] = eg
+        d = -math.sqrt(acc_delta[k] + eps) * g / math.sqrt(eg + eps)
+        acc_delta[k] = rho * acc_delta[k] + (1 - rho) * d * d
+        param[k] += lr * d
+
+
+@njit(parallel=True, **_JIT)
+def _nadam(param, grad, m, v, lr, beta1, beta2, eps, m_coef, g_coef, v_coef):
+    for k in prange(param.size):
+        g = grad[k]
+        m[k] += (g - m[k]) * (1 - beta1)
+        v[k] += (g * g - v[k]) * (1 - beta2)
+        param[k] -= lr * (m_coef * m[k] + g_coef * g) / (math.sqrt(v_coef * v[k]) + eps)
 
 
 def sgd_update(param: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: float, momentum: float,
@@ -63,7 +91,41 @@ def adam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarra
 
 def rmsprop_update(param: np.ndarray, grad: np.ndarray, ms: np.ndarray, lr: float, rho: float,
                    eps: float) -> None:
-    """Keras RMSprop in place: ``ms = rho ms + (1-rho) g^2``; ``p -= lr g / (sqrt(ms) + eps)``."""
+    """Keras 3 RMSprop in place: ``ms = rho ms + (1-rho) g^2``; ``p -= lr g / sqrt(ms + eps)``."""
     _nt(np.size(param), _PAR_MIN_STREAM)
     _rmsprop(_flat(param, "param"), _flat(grad, "grad"), _flat(ms, "ms"), float(lr), float(rho),
              float(eps))
+
+
+def adagrad_update(param: np.ndarray, grad: np.ndarray, acc: np.ndarray, lr: float, eps: float) -> None:
+    """Keras Adagrad in place: ``acc += g^2``; ``p -= lr g / sqrt(acc + eps)``."""
+    _nt(np.size(param), _PAR_MIN_STREAM)
+    _adagrad(_flat(param, "param"), _flat(grad, "grad"), _flat(acc, "acc"), float(lr), float(eps))
+
+
+def adadelta_update(param: np.ndarray, grad: np.ndarray, acc_grad: np.ndarray, acc_delta: np.ndarray, lr: float,
+                    rho: float, eps: float) -> None:
+    """Keras Adadelta in place (see the package docstring)."""
+    _nt(np.size(param), _PAR_MIN_STREAM)
+    _adadelta(_flat(param, "param"), _flat(grad, "grad"), _flat(acc_grad, "acc_grad"), _flat(acc_delta, "acc_delta"),
+              float(lr), float(rho), float(eps))
+
+
+def nadam_update(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, lr: float, beta1: float,
+                 beta2: float, eps: float, m_coef: float, g_coef: float, v_coef: float) -> None:
+    """Keras Nadam in place with the step's coefficients (see the package docstring)."""
+    _nt(np.size(param), _PAR_MIN_STREAM)
+    _nadam(_flat(param, "param"), _flat(grad, "grad"), _flat(m, "m"), _flat(v, "v"), float(lr), float(beta1),
+           float(beta2), float(eps), float(m_coef), float(g_coef), float(v_coef))
+
+
+@njit(parallel=True, **_JIT)
+def _weight_decay(param, lr, decay):
+    for k in prange(param.size):
+        param[k] -= param[k] * decay * lr
+
+
+def weight_decay_update(param: np.ndarray, lr: float, decay: float) -> None:
+    """Keras's decoupled weight decay in place: ``p -= p decay lr``."""
+    _nt(np.size(param), _PAR_MIN_STREAM)
+    _weight_decay(_flat(param, "param"), float(lr), float(decay))

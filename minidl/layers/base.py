@@ -555,7 +555,12 @@ class _ActivationMixin:
 
 
 def _init_name(init: Any) -> Any:
-    return init if isinstance(init, str) else getattr(init, "__name__", str(init))
+    if isinstance(init, dict):  # a config dict, as load_model passes it back
+        return init
+    if isinstance(init, str) or hasattr(init, "__name__"):
+        return init if isinstance(init, str) else init.__name__
+    # an initializer object (HeNormal(seed=1)): its config dict, which initializers.get reads back
+    return initializers.serialize(init) if hasattr(init, "get_config") else str(init)
 
 
 def _check_padding(padding: Any, cls: str) -> str:

@@ -299,6 +299,9 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
                         f"{describe(custom_objects)}")
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"load_model: compile must be a bool, got {describe(compile)}")
+    from .weights_file import check_extension
+
+    check_extension(filepath, "load_model")
     path = os.fspath(filepath)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_model: no such file: {path!r}")

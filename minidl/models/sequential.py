@@ -9,7 +9,7 @@ from .. import layers as layers_module
 from ..autograd import Tensor
 from ..layers import InputLayer, Layer, _shape_str, unique_name
 from ..symbolic import KerasTensor
-from . import saving
+from . import saving, weights_file
 from . import summary as summary_module
 from .trainer import Trainer, _tree
 
@@ -328,6 +328,7 @@ class Sequential(Trainer, Layer):
         Raises:
             ValueError: for a model that is not built yet (nothing to save).
         """
+        weights_file.check_extension(filepath, "save")
         if not self.built:
             raise ValueError(f"save: model {self.name!r} is not built yet (no weights); build or fit it first")
         saving.save_model(self, filepath)

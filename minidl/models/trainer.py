@@ -39,6 +39,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import data_adapters
+from . import weights_file
 from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
@@ -477,7 +479,8 @@ class Trainer:
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: Any = 1,
             callbacks: Sequence[callbacks_module.Callback] | None = None, validation_split: float = 0.0,
             validation_data: tuple | None = None, shuffle: bool = True,
-            initial_epoch: int = 0) -> callbacks_module.History:
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None) -> callbacks_module.History:
         """Trains for ``epochs`` passes over ``(x, y)``.
 
         Args:
@@ -492,6 +495,10 @@ class Trainer:
             validation_data: ``(x_val, y_val)``; overrides validation_split.
             shuffle: reshuffle the training samples before each epoch.
             initial_epoch: epoch to start from (to resume a run).
+            steps_per_epoch, validation_steps: batches per epoch when ``x`` / ``validation_data`` is a
+                generator or a :class:`minidl.utils.PyDataset` yielding ``(x, y)`` batches (then ``y``,
+                ``batch_size``, ``shuffle`` and ``validation_split`` do not apply; see
+                :mod:`minidl.data_adapters`).
 
         Returns:
             The :class:`~minidl.callbacks.History` (also ``model.history``).
@@ -512,6 +519,16 @@ class Trainer:
         for cb in cb_list:
             if not isinstance(cb, callbacks_module.Callback):
                 raise TypeError(f"callbacks must be minidl.callbacks.Callback instances, got {type(cb).__name__}")
+        if data_adapters.is_batch_source(x):
+            if y is not None or validation_split:
+                raise ValueError("fit: with a generator or PyDataset as x, the batches carry the targets: do not "
+                                 "pass y or validation_split")
+            return data_adapters.fit_batches(self, x, epochs, verbose, cb_list, validation_data, initial_epoch,
+                                             steps_per_epoch, validation_steps)
+        data_adapters.check_array_input(x)
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise ValueError("fit: steps_per_epoch / validation_steps apply to generator or PyDataset inputs; with "
+                             "arrays use batch_size")
         xs = self._as_xs(x)
         ys = self._as_ys(y, len(xs[0]))
         out_shapes = self._check_inputs(xs)
@@ -538,7 +555,8 @@ class Trainer:
         steps = -(-n // batch_size)
         history = callbacks_module.History()
         cbs = callbacks_module.CallbackList([*cb_list, history], model=self,
-                                            params={"verbose": verbose, "epochs": epochs, "steps": steps})
+                                            params={"verbose": verbose, "epochs": epochs, "steps": steps,
+                                                    "do_validation": xs_val is not None})
         self.stop_training = False
         self._prepare_run()
         rng = get_rng()
@@ -606,8 +624,10 @@ class Trainer:
                 bar.update(step + 1, dict(zip(names, [s / hi for s in sums])))
         return [s / n for s in sums]
 
-    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1) -> Any:
-        """Loss and metrics on ``(x, y)`` in inference mode.
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1,
+                 steps: int | None = None) -> Any:
+        """Loss and metrics on ``(x, y)`` (or a generator / PyDataset of batches, ``steps`` of them) in
+        inference mode.
 
         Returns:
             The values of :attr:`metrics_names` (``[loss, *metrics]``; with several outputs the per-output
@@ -616,6 +636,9 @@ class Trainer:
         self._check_compiled("evaluate")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
+        if data_adapters.is_batch_source(x):
+            return data_adapters.evaluate_batches(self, x, steps, verbose)
+        data_adapters.check_array_input(x)
         xs = self._as_xs(x)
         ys = self._as_ys(y, len(xs[0]))
         self._check_targets(ys, self._check_inputs(xs))
@@ -628,9 +651,9 @@ class Trainer:
             bar.end(dict(zip(self.metrics_names, result)), time.monotonic() - start)
         return result if len(result) > 1 else result[0]
 
-    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0) -> Any:
-        """Outputs for ``x`` in inference mode (dropout and noise off), as a NumPy array (a list or dict of
-        them, shaped like the model's outputs, for several outputs).
+    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0, steps: int | None = None) -> Any:
+        """Outputs for ``x`` (or a generator / PyDataset of batches, ``steps`` of them) in inference mode
+        (dropout and noise off), as a NumPy array (a list of them, one per output, for several outputs).
 
         Raises:
             ValueError: for a model without layers or an input of the wrong shape.
@@ -638,6 +661,9 @@ class Trainer:
         self._check_has_layers("predict")
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
+        if data_adapters.is_batch_source(x):
+            return data_adapters.predict_batches(self, x, steps, verbose)
+        data_adapters.check_array_input(x)
         xs = self._as_xs(x)
         self._check_inputs(xs)
         n = len(xs[0])
@@ -662,6 +688,14 @@ class Trainer:
 
     def _pack_outputs(self, flat: list) -> Any:
         return flat[0] if len(flat) == 1 else flat
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Writes the weights alone to a ``.npz`` file (see :mod:`minidl.models.weights_file`)."""
+        weights_file.save_weights(self, filepath, overwrite)
+
+    def load_weights(self, filepath: Any) -> None:
+        """Sets the weights from a :meth:`save_weights` (or ``save``) file, all checked before any changes."""
+        weights_file.load_weights(self, filepath)
 
     def train_on_batch(self, x: Any, y: Any) -> Any:
         """One training step on one batch. Returns the loss, or the :attr:`metrics_names` values."""
