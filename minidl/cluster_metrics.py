@@ -12,21 +12,48 @@ import numpy as np
 __all__ = ["cluster_accuracy", "normalized_mutual_info_score", "adjusted_rand_score", "contingency_matrix"]
 
 
-def _check_labels(labels_true: Any, labels_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(labels_true)
-    p = np.asarray(labels_pred)
-    if t.ndim != 1 or p.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shapes {t.shape} and {p.shape}.")
+def _one_labeling(labels: Any, name: str) -> np.ndarray:
+    """A 1-D array of labels: numbers (finite) or strings, one per sample."""
+    try:
+        a = np.asarray(labels)
+    except (TypeError, ValueError) as exc:  # ragged nesting and the like
+        raise ValueError(f"{name} must be a 1-D sequence of labels, got {type(labels).__name__}: {exc}") from None
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one label per sample), got an array of shape {a.shape}.")
+    if a.dtype.kind == "c":
+        raise ValueError(f"{name} must hold integer, float or string labels, got dtype {a.dtype}.")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+    if a.dtype.kind == "O":
+        kinds = {type(x) for x in a}
+        if not (all(issubclass(k, str) for k in kinds) or all(
+                issubclass(k, (int, np.integer)) and not issubclass(k, (bool, np.bool_)) for k in kinds)):
+            raise ValueError(f"{name} must hold labels of one kind (all numbers or all strings), got types "
+                             f"{sorted(k.__name__ for k in kinds)}.")
+    elif a.dtype.kind not in "biufUS":
+        raise ValueError(f"{name} must hold integer, float or string labels, got dtype {a.dtype}.")
+    return a
+
+
+def _check_labels(labels_true: Any, labels_pred: Any, names: tuple[str, str] = ("labels_true", "labels_pred")
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    t = _one_labeling(labels_true, names[0])
+    p = _one_labeling(labels_pred, names[1])
     if t.shape[0] != p.shape[0]:
-        raise ValueError(f"labels_true and labels_pred have different lengths: {t.shape[0]} != {p.shape[0]}.")
+        raise ValueError(f"{names[0]} and {names[1]} have different lengths: {t.shape[0]} != {p.shape[0]}.")
     if t.shape[0] == 0:
-        raise ValueError("labels are empty; need at least one sample.")
+        raise ValueError(f"{names[0]} and {names[1]} are empty; need at least one sample.")
     return t, p
 
 
-def contingency_matrix(labels_true: Any, labels_pred: Any) -> np.ndarray:
-    """``N`` ``(n_true_classes, n_pred_clusters)`` int64 with ``N[a, b] = #{i : true_i = a, pred_i = b}``."""
-    t, p = _check_labels(labels_true, labels_pred)
+def contingency_matrix(labels_true: Any, labels_pred: Any,
+                       _names: tuple[str, str] = ("labels_true", "labels_pred")) -> np.ndarray:
+    """``N`` ``(n_true_classes, n_pred_clusters)`` int64 with ``N[a, b] = #{i : true_i = a, pred_i = b}``.
+
+    Raises:
+        ValueError: labelings that are not 1-D, of different lengths, empty, with NaN, or mixing kinds.
+    """
+    t, p = _check_labels(labels_true, labels_pred, _names)
     _, ti = np.unique(t, return_inverse=True)
     _, pi = np.unique(p, return_inverse=True)
     n = np.zeros((ti.max() + 1, pi.max() + 1), dtype=np.int64)
@@ -40,7 +67,7 @@ def cluster_accuracy(y_true: Any, y_pred: Any) -> float:
     ``max_π Σ_b N[π(b), b] / n`` over injective matchings (Hungarian algorithm); with more clusters than classes
     the unmatched clusters count as wrong, with fewer the unmatched classes do.
     """
-    n = contingency_matrix(y_true, y_pred)
+    n = contingency_matrix(y_true, y_pred, ("y_true", "y_pred"))
     from scipy.optimize import linear_sum_assignment  # lazy: scipy.optimize takes ~0.5 s to import
 
     rows, cols = linear_sum_assignment(n, maximize=True)

@@ -3,6 +3,13 @@
 For centred data ``Xc = X − μ`` of shape ``(n, d)`` with thin SVD ``Xc = U S Vᵀ`` the principal axes are the rows
 of ``Vᵀ``, the variance along axis ``j`` is ``S_j² / (n − 1)``, and the projection of a sample is
 ``(x − μ) Vᵀ[:k]ᵀ`` (divided by ``√variance`` when whitening).
+
+Rank-deficient data: an axis whose singular value is zero to working precision (``S_j ≤ S_max · max(n, d) · ε``,
+NumPy's ``matrix_rank`` tolerance, ``ε`` of the input dtype) carries no variance, only round-off. Whitening
+divides by ``√variance`` through a pseudo-inverse: such an axis is whitened to 0. On the training data this is
+what scikit-learn's ``fit_transform`` returns for the other axes (``U_k √(n − 1)``, exactly, for every axis with
+variance); scikit-learn's ``transform`` divides round-off by round-off (or by ``ε``) there instead, which gives
+values of any size (up to ~1e16 for data off the training span).
 """
 from __future__ import annotations
 
@@ -35,7 +42,8 @@ class PCA:
         n_components: ``None`` (keep ``min(n_samples, n_features)``), an int ``k`` in
             ``[1, min(n_samples, n_features)]``, or a float in ``(0, 1)``: the smallest ``k`` whose cumulative
             explained-variance ratio reaches that fraction.
-        whiten: divide the projections by ``√explained_variance_`` so each has unit variance.
+        whiten: divide the projections by ``√explained_variance_`` so each has unit variance (axes with zero
+            variance to working precision are whitened to 0, see the module docstring).
         random_state: accepted for API compatibility; the full SVD is deterministic.
 
     Attributes:
@@ -97,6 +105,9 @@ class PCA:
         ratio = var / total if total > 0 else np.zeros_like(var)
         k = self._n_keep(ratio, n, d)  # may raise: nothing has been stored yet
         dt = X.dtype
+        # Axes with a singular value below the rank tolerance are round-off, not variance (module docstring).
+        tol = (s[0] if s.size else 0.0) * max(n, d) * np.finfo(dt).eps
+        has_var = s[:k] > tol
         self.mean_ = mean.astype(dt)
         self.components_ = vt[:k].astype(dt)
         self.explained_variance_ = var[:k].astype(dt)
@@ -106,15 +117,16 @@ class PCA:
         self.n_components_ = k
         self.n_samples_ = n
         self.n_features_in_ = d
-        out = u[:, :k] * s[:k]  # = (X − μ) Vₖᵀ without a second product
+        # float64 copies for transform: a float32 mean_ is off by ~1e-7·|μ|, which whitening would amplify.
+        self._mean64 = mean
+        self._components64 = vt[:k].copy()
+        self._inv_scale = np.where(has_var, 1.0 / np.sqrt(np.where(has_var, var[:k], 1.0)), 0.0)
         if self.whiten:
-            out = out / self._scale()
+            # (X − μ) Vₖᵀ / √variance = U √(n − 1) on the axes with variance (scikit-learn's fit_transform).
+            out = np.where(has_var, u[:, :k] * np.sqrt(n - 1), 0.0)
+        else:
+            out = u[:, :k] * s[:k]  # = (X − μ) Vₖᵀ without a second product
         return out.astype(dt)
-
-    def _scale(self) -> np.ndarray:
-        scale = np.sqrt(self.explained_variance_.astype(np.float64))
-        eps = np.finfo(self.explained_variance_.dtype).eps
-        return np.maximum(scale, eps)  # a zero-variance axis would otherwise divide by zero
 
     def _check(self, X: Any, width_attr: str, what: str) -> np.ndarray:
         if not hasattr(self, "components_"):
@@ -129,11 +141,11 @@ class PCA:
         return X
 
     def transform(self, X: Any) -> np.ndarray:
-        """Project: ``(X − μ) Vₖᵀ`` (÷ ``√variance`` if whiten); ``(n, n_features)`` -> ``(n, k)``."""
+        """Project: ``(X − μ) Vₖᵀ`` (÷ ``√variance`` if whiten, 0 on zero-variance axes); ``(n, d)`` -> ``(n, k)``."""
         X = self._check(X, "n_features_in_", "PCA (fitted features)")
-        out = (X.astype(np.float64) - self.mean_) @ self.components_.T.astype(np.float64)
+        out = (X.astype(np.float64) - self._mean64) @ self._components64.T
         if self.whiten:
-            out = out / self._scale()
+            out = out * self._inv_scale
         return out.astype(X.dtype)
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
@@ -144,5 +156,5 @@ class PCA:
         """Back to feature space: ``Z Vₖ + μ`` (``Z`` times ``√variance`` first if whiten); ``(n, k) -> (n, d)``."""
         Z = self._check(X, "n_components_", "inverse_transform (n_components_)").astype(np.float64)
         if self.whiten:
-            Z = Z * self._scale()
-        return (Z @ self.components_.astype(np.float64) + self.mean_).astype(self.components_.dtype)
+            Z = Z * np.sqrt(self.explained_variance_.astype(np.float64))
+        return (Z @ self._components64 + self._mean64).astype(self.components_.dtype)

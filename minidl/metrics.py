@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ._validate import check_non_negative_int, check_positive_int, describe
 from .autograd import Tensor
 from .cluster_metrics import adjusted_rand_score, cluster_accuracy, normalized_mutual_info_score
 
@@ -225,21 +226,26 @@ def get(identifier: Any, loss: Any = None) -> Metric:
 # ---------------------------------------------------------------------------------------------------- reports
 def _as_labels(y: Any, name: str) -> np.ndarray:
     """Class indices from labels (N,) / (N, 1), one-hot or probabilities (N, K) (argmax), or binary
-    probabilities (N,) / (N, 1) holding non-integer values (thresholded at 0.5)."""
-    a = _np(y)
+    probabilities (N,) / (N, 1) holding non-integer values in [0, 1] (thresholded at 0.5)."""
+    try:
+        a = _np(y)
+    except (TypeError, ValueError) as exc:  # ragged nesting
+        raise ValueError(f"{name} must be an array of labels or scores, got {describe(y)}: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: labels must be integers (or scores), got dtype {a.dtype}")
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise ValueError(f"{name}: contains non-finite values")
     if a.ndim == 2 and a.shape[1] > 1:
         return np.argmax(a, axis=1)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 1:
         raise ValueError(f"{name}: expected labels (N,) or scores (N, K), got shape {a.shape}")
-    if a.dtype.kind == "f":
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name}: contains non-finite values")
-        if np.any(a != np.round(a)):
-            return (a > 0.5).astype(np.int64)  # binary probabilities
-    if a.dtype.kind not in "biuf":
-        raise ValueError(f"{name}: labels must be integers, got dtype {a.dtype}")
+    if a.dtype.kind == "f" and np.any(a != np.round(a)):
+        if a.min() < 0 or a.max() > 1:
+            raise ValueError(f"{name}: holds non-integer values outside [0, 1] (min {a.min():g}, max {a.max():g}); "
+                             "expected integer labels or binary probabilities")
+        return (a > 0.5).astype(np.int64)  # binary probabilities
     a = a.astype(np.int64)
     if a.size and a.min() < 0:
         raise ValueError(f"{name}: labels must be >= 0, found {a.min()}")
@@ -257,11 +263,13 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -
     Returns:
         int64 array (K, K).
     """
+    num_classes = check_positive_int(num_classes, "num_classes", allow_none=True)
     t, p = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
     if t.shape != p.shape:
-        raise ValueError(f"confusion_matrix: {t.shape[0]} true labels but {p.shape[0]} predictions")
+        raise ValueError(f"confusion_matrix: {t.shape[0]} true labels but {p.shape[0]} predictions "
+                         "(y_true and y_pred must have one row per sample)")
     seen = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
-    k = seen if num_classes is None else int(num_classes)
+    k = seen if num_classes is None else num_classes
     if seen > k:
         raise ValueError(f"confusion_matrix: found label {seen - 1} but num_classes={k}")
     # bincount over the flat index i*K + j: one pass, no Python loop.
@@ -301,12 +309,30 @@ def classification_report(y_true: Any, y_pred: Any, target_names: Sequence[str] 
     Args:
         y_true, y_pred: as for :func:`confusion_matrix`.
         target_names: display names of the classes (their count fixes K).
-        digits: decimals of the floats.
+        digits: decimals of the floats, an int >= 0.
         num_classes: K when there are no target names; default from the labels.
+
+    Raises:
+        TypeError / ValueError: naming the argument: ``digits`` not a non-negative int, ``target_names`` a string
+            or not a sequence, ``num_classes`` not a positive int or disagreeing with ``target_names``, labels
+            beyond the classes named.
     """
+    digits = check_non_negative_int(digits, "digits")
+    num_classes = check_positive_int(num_classes, "num_classes", allow_none=True)
     if target_names is not None:
+        if isinstance(target_names, (str, bytes)) or not isinstance(target_names, (Sequence, np.ndarray)):
+            raise TypeError(f"target_names must be a list of class names, got {describe(target_names)}.")
         target_names = [str(n) for n in target_names]
+        if not target_names:
+            raise ValueError("target_names must name at least one class, got an empty sequence.")
+        if num_classes is not None and num_classes != len(target_names):
+            raise ValueError(f"num_classes={num_classes} disagrees with the {len(target_names)} target_names.")
         num_classes = len(target_names)
+        seen = 1 + max(int(_as_labels(y_true, "y_true").max(initial=-1)),
+                       int(_as_labels(y_pred, "y_pred").max(initial=-1)))
+        if seen > num_classes:
+            raise ValueError(f"target_names has {num_classes} names but the labels go up to {seen - 1}; "
+                             f"give one name per class (labels 0..{seen - 1}).")
     p, r, f, s = precision_recall_per_class(y_true, y_pred, num_classes)
     if target_names is None:
         target_names = [str(i) for i in range(len(p))]

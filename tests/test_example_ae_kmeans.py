@@ -35,7 +35,8 @@ def test_ae_kmeans_quick_prints_metrics_and_saves_figure(tmp_path):
         assert acc >= 0.1 - 1e-4, (name, acc)
     # Raw-pixel KMeans is far above chance even on the 600 quick digits.
     assert scores["raw pixels (784-D)"][0] > 0.3
-    train = re.search(r"^training time: (\S+) s \((\d+) epochs", out, re.M)
+    # The time itself depends on the machine (a quick run can print "0.0 s"): check only its form and the epochs.
+    train = re.search(r"^training time: (\d+\.\d) s \((\d+) epochs, (\d+\.\d\d) s/epoch\)$", out, re.M)
     assert train is not None, out
-    assert float(train.group(1)) > 0 and int(train.group(2)) == 2
+    assert int(train.group(2)) == 2, out
     assert (tmp_path / "run" / "ae_codes_pca2.png").stat().st_size > 1000

@@ -5,7 +5,9 @@ Only the standard library and NumPy are used, so ``minidl.datasets`` works witho
 The cache lives in ``$MINIDL_DATA_DIR`` when that variable is set, else in ``~/.minidl/datasets/``. A file is
 downloaded to a temporary file *inside the cache directory*, its checksum is verified, and only then is it
 renamed into place with :func:`os.replace` (atomic on one filesystem), so a half-finished or corrupted download
-never sits in the cache under the final name.
+never sits in the cache under the final name. Each attempt has its own temporary
+(``.name.<host>-<pid>.<random>.part``), removed when the attempt fails or is interrupted; the ``.part`` files of a
+process that was killed are removed by the next download of the same file (see :mod:`minidl._atomic`).
 
 Machines without internet access can fill the cache by hand: copy the file (same name) into the cache
 directory; it is checked against the same hash and then used as if it had been downloaded.
@@ -17,7 +19,6 @@ import hashlib
 import http.client
 import os
 import pickle
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+from minidl._atomic import clean_stale_temporaries, temporary_for
 
 __all__ = [
     "ChecksumError",
@@ -157,12 +160,12 @@ def get_file(
         )
 
     folder.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(target, ".part")
     errors: list[str] = []
     bad_checksum = False
     for url in urls:
         # The temporary file sits next to the target so that os.replace is an atomic rename, not a copy.
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{fname}.", suffix=".part", dir=folder)
-        tmp = Path(tmp_name)
+        fd, tmp = temporary_for(target, ".part")
         try:
             hasher = _new_hasher(algorithm)
             with os.fdopen(fd, "wb") as out:

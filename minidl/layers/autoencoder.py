@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 
 from .. import functional as F
 from .. import initializers
 from .. import ops
+from .._validate import check_bool, check_positive_int
 from ..autograd import Tensor
 from ..kernels.shapes import ACT_CODES
 from . import serialization
@@ -60,10 +60,9 @@ class TiedAutoencoder(_ActivationMixin, Layer):
 
     def __init__(self, units: int, encoder_activation: Any = "sigmoid", decoder_activation: Any = "sigmoid",
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros", **kwargs: Any) -> None:
+        units = check_positive_int(units, "TiedAutoencoder: units")
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"TiedAutoencoder: units must be a positive integer, got {units!r}")
-        self.units = int(units)
+        self.units = units
         self.encoder_activation = _tied_activation(encoder_activation, "encoder_activation", "TiedAutoencoder")
         self.decoder_activation = _tied_activation(decoder_activation, "decoder_activation", "TiedAutoencoder")
         self._enc_act = F.activation(self.encoder_activation)
@@ -180,7 +179,7 @@ class DenseTranspose(_ActivationMixin, Layer):
         if not isinstance(tied_to, Layer):
             raise TypeError(f"DenseTranspose: tied_to must be a Dense layer, got {type(tied_to).__name__}")
         self._set_activation(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = check_bool(use_bias, "DenseTranspose: use_bias")
         initializers.get(bias_initializer)
         self.bias_initializer = bias_initializer
         # object.__setattr__: not a tracked sub-layer, so the tied kernel is not counted or saved twice.

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import threading
 from collections import defaultdict
 from typing import Any, Sequence
 
@@ -48,6 +49,7 @@ import numpy as np
 from .. import functional as F
 from .. import initializers
 from .. import ops
+from .._validate import check_bool, check_float_dtype, describe
 from ..autograd import Tensor, no_grad
 from ..kernels.shapes import PADDINGS
 from ..random import get_rng
@@ -134,6 +136,25 @@ def _unique(tensors: list[Tensor]) -> list[Tensor]:
     return out
 
 
+# ---------------------------------------------------------------------------------------------------- load budget
+# While minidl.models.load_model rebuilds a model, the number of weight values the file holds (per thread): a
+# crafted config (units=10**10) is refused before it allocates, instead of asking for hundreds of GiB.
+_LOAD_BUDGET = threading.local()
+
+
+def _charge_weight_budget(layer: "Layer", name: str, shape: tuple[int, ...]) -> None:
+    left = getattr(_LOAD_BUDGET, "values_left", None)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"layer {layer.name!r}: weight {name!r} cannot have a negative size, got shape {shape}")
+    if left is None:
+        return
+    size = int(np.prod(shape, dtype=object))
+    if size > left:
+        raise ValueError(f"layer {layer.name!r}: weight {name!r} of shape {shape} ({size} values) exceeds what the "
+                         f"model file holds ({left} values left); the file's config does not match its weights")
+    _LOAD_BUDGET.values_left = left - size
+
+
 # ---------------------------------------------------------------------------------------------------- Layer
 class Layer:
     """Base class of every layer (and of :class:`minidl.models.Sequential`).
@@ -161,12 +182,17 @@ class Layer:
                  dtype: Any = "float32", **kwargs: Any) -> None:
         if kwargs:  # Keras raises for misspelled keyword arguments too; say which.
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {', '.join(sorted(kwargs))}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"{type(self).__name__}: name must be a non-empty string or None, got {describe(name)}")
+        cls = type(self).__name__
+        trainable = check_bool(trainable, f"{cls}: trainable")
+        dtype = check_float_dtype(dtype, f"{cls}: dtype")  # float32 / float64 only: the kernels compute in those
         self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
-        self._trainable = bool(trainable)
+        self._trainable = trainable
         self._batch_input_shape: Shape | None = None
         if input_shape is not None:
             self._batch_input_shape = (None, *_check_sample_shape(input_shape, f"{self.name}: input_shape"))
-        self.dtype = np.dtype(dtype)
+        self.dtype = dtype
         self.built = False
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
@@ -241,7 +267,9 @@ class Layer:
             initializer = "glorot_uniform"
         init = initializers.get(initializer)
         dt = np.dtype(dtype) if dtype is not None else self.dtype
-        data = np.ascontiguousarray(init(tuple(int(s) for s in shape), dt, get_rng()), dtype=dt)
+        shape = tuple(int(s) for s in shape)
+        _charge_weight_budget(self, name, shape)  # a model being loaded may not allocate more than its file holds
+        data = np.ascontiguousarray(init(shape, dt, get_rng()), dtype=dt)
         w = Tensor(data, requires_grad=bool(trainable and self._trainable), name=f"{self.name}/{name}")
         self._own_weights.append(w)
         self._own_trainable.append(bool(trainable))
@@ -299,7 +327,7 @@ class Layer:
     def trainable(self, value: bool) -> None:
         """Freezing (False) stops gradients at this layer's weights and moves them to non-trainable;
         it applies to sub-layers too, as in Keras."""
-        self._trainable = bool(value)
+        self._trainable = check_bool(value, f"layer {self.name!r}: trainable")
         for w, t in zip(self._own_weights, self._own_trainable):
             w.requires_grad = bool(value and t)
             if not w.requires_grad:
@@ -319,22 +347,41 @@ class Layer:
         """Sets the weights from arrays in :attr:`weights` order (values are copied in place, so an
         optimizer keeps tracking the same tensors).
 
+        Every array is checked before any weight changes: the count, each shape, a real numeric dtype (a complex
+        array would lose its imaginary part, strings and objects are not numbers) and finite values once cast to
+        the weight's dtype (1e300 overflows float32 to inf).
+
         Raises:
-            ValueError: naming the layer, for a wrong number of arrays or a wrong shape; nothing is
-                changed then.
+            ValueError: naming the layer and the weight, for a wrong number of arrays, a wrong shape, a dtype that
+                is not real numeric, or NaN / Inf values; nothing is changed then.
         """
         mine = self.weights
+        if isinstance(weights, (str, bytes, dict)) or not hasattr(weights, "__iter__"):
+            raise TypeError(f"layer {self.name!r}: set_weights expects a list of arrays, got {describe(weights)}")
         weights = list(weights)
         if len(weights) != len(mine):
             hint = "" if self.built or mine else " (the layer is not built yet: call it on data or build() it first)"
             raise ValueError(f"layer {self.name!r} expects {len(mine)} weight array(s), got {len(weights)}{hint}")
         arrays = []
         for w, a in zip(mine, weights):  # check everything before changing anything
-            a = np.asarray(a.numpy() if isinstance(a, Tensor) else a)
+            try:
+                a = np.asarray(a.numpy() if isinstance(a, Tensor) else a)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"layer {self.name!r}: weight {w.name!r} must be an array, got {describe(a)} "
+                                 f"({exc})") from None
             if a.shape != tuple(w.shape):
                 raise ValueError(
                     f"layer {self.name!r}: weight {w.name!r} has shape {tuple(w.shape)}, got an array of shape {a.shape}"
                 )
+            if a.dtype.kind not in "iuf":
+                raise ValueError(f"layer {self.name!r}: weight {w.name!r} needs real numbers, got an array of dtype "
+                                 f"{a.dtype}" + (" (its imaginary part would be lost)" if a.dtype.kind == "c" else ""))
+            with np.errstate(over="ignore"):  # an overflow to inf is reported just below
+                a = np.asarray(a, dtype=w.dtype)
+            if not np.isfinite(a).all():
+                bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+                raise ValueError(f"layer {self.name!r}: weight {w.name!r} would hold {bad} NaN or Inf value(s) "
+                                 f"(as {np.dtype(w.dtype).name})")
             arrays.append(a)
         for w, a in zip(mine, arrays):
             if isinstance(w.data, np.ndarray):

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import functional as F
 from .. import initializers
 from .. import regularizers
+from .._validate import check_bool, check_int_tuple, check_positive_int
 from ..autograd import Tensor
-from ..kernels.shapes import as_pair
 from .core import _l1_coefficient, _reg_config
 from .input_spec import InputSpec
 from .base import Layer, _ActivationMixin, _check_padding, _check_rank, _init_name, _shape_str, _spatial_out
@@ -32,20 +30,22 @@ class _Conv(_ActivationMixin, Layer):
                  activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         cls = type(self).__name__
+        filters = check_positive_int(filters, f"{cls}: filters")
+        kernel_size = check_int_tuple(kernel_size, f"{cls}: kernel_size", 2)  # NumPy ints yes, {2, 5} no
+        strides = check_int_tuple(strides, f"{cls}: strides", 2)
+        use_bias = check_bool(use_bias, f"{cls}: use_bias")
+        super().__init__(**kwargs)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = _l1_coefficient(activity_regularizer)
         self._activity_regularizer_arg = activity_regularizer
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"{cls}: filters must be a positive integer, got {filters!r}")
-        self.filters = int(filters)
-        self.kernel_size = as_pair(kernel_size, f"{cls}: kernel_size")
-        self.strides = as_pair(strides, f"{cls}: strides")
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
         self.padding = _check_padding(padding, cls)
         self._set_activation(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = use_bias
         initializers.get(kernel_initializer), initializers.get(bias_initializer)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
 

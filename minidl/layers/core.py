@@ -1,7 +1,6 @@
 """Core layers: :class:`InputLayer` / :func:`Input`, :class:`Dense`, :class:`Activation`."""
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -9,6 +8,7 @@ import numpy as np
 from .. import functional as F
 from .. import initializers
 from .. import regularizers
+from .._validate import check_bool, check_float, check_positive_int
 from ..autograd import Tensor
 from ..symbolic import KerasTensor, Node
 from .input_spec import InputSpec
@@ -36,17 +36,15 @@ def _l1_coefficient(reg: Any) -> Any:
     if isinstance(reg, dict) and "class_name" in reg:
         return _l1_coefficient(regularizers.get(reg))
     if isinstance(reg, dict) and "l1" in reg:
-        return float(reg["l1"])
+        return check_float(reg["l1"], "activity_regularizer coefficient l1", minimum=0.0)
     if type(reg) is regularizers.L1:
-        return float(reg.l1)
+        return check_float(reg.l1, "activity_regularizer coefficient l1", minimum=0.0)
     if isinstance(reg, regularizers.Regularizer):
         return reg
     if hasattr(reg, "l1") and not hasattr(reg, "l2"):
-        return float(reg.l1)
-    if isinstance(reg, (int, float)) and not isinstance(reg, bool):
-        if reg < 0 or not math.isfinite(reg):
-            raise ValueError(f"activity_regularizer coefficient must be a finite number >= 0, got {reg}")
-        return float(reg)
+        return check_float(reg.l1, "activity_regularizer coefficient l1", minimum=0.0)
+    if isinstance(reg, (int, float, np.integer, np.floating)) and not isinstance(reg, (bool, np.bool_)):
+        return check_float(reg, "activity_regularizer coefficient", minimum=0.0)
     raise ValueError(f"cannot interpret {reg!r} as an activity_regularizer; use 'l1', a float, {{'l1': c}} or a "
                      "minidl.regularizers object")
 
@@ -140,12 +138,12 @@ class Dense(_ActivationMixin, Layer):
                  bias_regularizer: Any = None, **kwargs: Any) -> None:
         if input_dim is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_dim,)
+        units = check_positive_int(units, "Dense: units")
+        use_bias = check_bool(use_bias, "Dense: use_bias")
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
-        self.units = int(units)
+        self.units = units
         self._set_activation(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = use_bias
         initializers.get(kernel_initializer), initializers.get(bias_initializer)  # fail now, not at build
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.activity_regularizer = _l1_coefficient(activity_regularizer)

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from .._validate import check_int_tuple
 from ..autograd import Tensor
 from ..functional._boundary import like_device
 from ..kernels.shapes import as_pair
@@ -26,9 +27,11 @@ class MaxPooling2D(Layer):
     """
 
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid", **kwargs: Any) -> None:
+        pool_size = check_int_tuple(pool_size, "MaxPooling2D: pool_size", 2)
+        strides = pool_size if strides is None else check_int_tuple(strides, "MaxPooling2D: strides", 2)
         super().__init__(**kwargs)
-        self.pool_size = as_pair(pool_size, "MaxPooling2D: pool_size")
-        self.strides = self.pool_size if strides is None else as_pair(strides, "MaxPooling2D: strides")
+        self.pool_size = pool_size
+        self.strides = strides
         self.padding = _check_padding(padding, "MaxPooling2D")
 
     def call(self, x, training=False):
@@ -61,9 +64,11 @@ class AveragePooling2D(Layer):
     """
 
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid", **kwargs: Any) -> None:
+        pool_size = check_int_tuple(pool_size, "AveragePooling2D: pool_size", 2)
+        strides = pool_size if strides is None else check_int_tuple(strides, "AveragePooling2D: strides", 2)
         super().__init__(**kwargs)
-        self.pool_size = as_pair(pool_size, "AveragePooling2D: pool_size")
-        self.strides = self.pool_size if strides is None else as_pair(strides, "AveragePooling2D: strides")
+        self.pool_size = pool_size
+        self.strides = strides
         self.padding = _check_padding(padding, "AveragePooling2D")
         self.input_spec = InputSpec(ndim=4)
 

@@ -1,12 +1,12 @@
 """Regularization layers, active in training only: :class:`Dropout`, :class:`GaussianNoise`."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from .. import functional as F
+from .._validate import check_float, check_rate, check_seed
 from ..autograd import Tensor
 from ..functional._boundary import like_device
 from ..random import get_rng
@@ -26,10 +26,10 @@ class Dropout(Layer):
     """
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        rate = check_rate(rate, "Dropout: rate")  # NumPy floats accepted
+        seed = check_seed(seed, "Dropout: seed")
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        self.rate = rate
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
 
@@ -56,10 +56,10 @@ class GaussianNoise(Layer):
     """
 
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
+        stddev = check_float(stddev, "GaussianNoise: stddev", minimum=0.0)
+        seed = check_seed(seed, "GaussianNoise: seed")
         super().__init__(**kwargs)
-        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or not stddev >= 0 or not math.isfinite(stddev):
-            raise ValueError(f"GaussianNoise: stddev must be a finite number >= 0, got {stddev!r}")
-        self.stddev = float(stddev)
+        self.stddev = stddev
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor
 from ..functional._boundary import like_device
-from ..kernels.shapes import as_pair
+from .._validate import ArgumentTypeError, check_int_tuple, describe
 from .base import Layer, Shape, _check_rank, _shape_str
 
 __all__ = ["Flatten", "Reshape", "UpSampling2D", "ZeroPadding2D", "Cropping2D"]
@@ -32,8 +32,14 @@ class Reshape(Layer):
     """
 
     def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
+        if isinstance(target_shape, (int, np.integer)) and not isinstance(target_shape, (bool, np.bool_)):
+            target_shape = (target_shape,)
+        if not isinstance(target_shape, (tuple, list, np.ndarray)) or (
+                isinstance(target_shape, np.ndarray) and target_shape.ndim != 1):
+            raise ArgumentTypeError(f"Reshape: target_shape must be a tuple of ints (one may be -1), got "
+                                    f"{describe(target_shape)}")
+        t = check_int_tuple(target_shape, "Reshape: target_shape", len(target_shape), minimum=-1)
         super().__init__(**kwargs)
-        t = tuple(int(d) for d in (target_shape if not isinstance(target_shape, int) else (target_shape,)))
         if sum(d == -1 for d in t) > 1 or any(d == 0 or d < -1 for d in t):
             raise ValueError(f"Reshape: target_shape must be positive ints with at most one -1, got {target_shape!r}")
         self.target_shape = t
@@ -88,8 +94,9 @@ class UpSampling2D(Layer):
     """
 
     def __init__(self, size: Any = (2, 2), **kwargs: Any) -> None:
+        size = check_int_tuple(size, "UpSampling2D: size", 2)
         super().__init__(**kwargs)
-        self.size = as_pair(size, "UpSampling2D: size")
+        self.size = size
 
     def call(self, x, training=False):
         if isinstance(x.data, np.ndarray):

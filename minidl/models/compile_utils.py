@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import losses as losses_module
 from .. import metrics as metrics_module
+from .._validate import check_callable
 
 __all__ = ["resolve", "per_output"]
 
@@ -43,6 +44,10 @@ def resolve(names: list[str], loss: Any, loss_weights: Any, metrics: Any) -> tup
     """
     n = len(names)
     per_loss = per_output(loss, names, "loss", single_ok=True)
+    for fn in per_loss:
+        if callable(fn) and not isinstance(fn, (losses_module.Loss, type)):
+            check_callable(fn, "compile: loss", 2, purpose="a loss: a name, a Loss, or fn(y_true, y_pred) "
+                           "returning a scalar Tensor")
     loss_objs = [losses_module.get(l) if l is not None else None for l in per_loss]
     if loss is not None and all(l is None for l in loss_objs):
         raise ValueError(f"loss: no output gets a loss; the outputs are {names}")

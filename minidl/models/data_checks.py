@@ -18,8 +18,8 @@ def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _as_x(x: Any, what: str = "x") -> np.ndarray:
-    """x as a C-contiguous float32 array, checked once per call (not per batch)."""
+def _as_x(x: Any, what: str = "x", dtype: Any = np.float32) -> np.ndarray:
+    """x as a C-contiguous float32 (float64 for a float64 model) array, checked once per call (not per batch)."""
     if isinstance(x, Tensor):
         x = x.numpy()
     if isinstance(x, (list, tuple)) and x and all(isinstance(a, np.ndarray) for a in x) and len(x) != 1 \
@@ -35,15 +35,15 @@ def _as_x(x: Any, what: str = "x") -> np.ndarray:
         raise ValueError(f"{what} must have a batch dimension, got a scalar")
     if a.shape[0] == 0:
         raise ValueError(f"{what} is empty (0 samples)")
-    a = np.ascontiguousarray(a, dtype=np.float32)
+    a = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(a).all():
         bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-        raise ValueError(f"{what} contains {bad} NaN or Inf value(s) (after conversion to float32); clean or "
-                         f"impute them before training")
+        raise ValueError(f"{what} contains {bad} NaN or Inf value(s) (after conversion to "
+                         f"{np.dtype(dtype).name}); clean or impute them before training")
     return a
 
 
-def _as_y(y: Any, n: int, what: str = "y") -> np.ndarray:
+def _as_y(y: Any, n: int, what: str = "y", dtype: Any = np.float32) -> np.ndarray:
     if y is None:
         raise ValueError(f"{what} is missing: fit/evaluate need targets")
     if isinstance(y, Tensor):
@@ -56,7 +56,7 @@ def _as_y(y: Any, n: int, what: str = "y") -> np.ndarray:
     if len(a) != n:
         raise ValueError(f"x and {what} have different lengths: {n} samples in x, {len(a)} in {what}")
     if a.dtype.kind == "f":
-        a = np.ascontiguousarray(a, dtype=np.float32)  # cast once; the losses cast to the output dtype
+        a = np.ascontiguousarray(a, dtype=dtype)  # cast once; the losses cast to the output dtype
     return a
 
 

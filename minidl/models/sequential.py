@@ -89,6 +89,9 @@ class Sequential(Trainer, Layer):
             layer = history[0]
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
+        if layer is self or any(sub is self for sub in _tree([layer])):
+            raise ValueError(f"Sequential.add: model {self.name!r} cannot contain itself "
+                             f"(adding {layer.name!r} would make a cycle)")
         if isinstance(layer, InputLayer):
             if self._layers or self._input_layer is not None:
                 raise ValueError("an Input can only be the first entry of a Sequential model")

@@ -43,6 +43,8 @@ from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from .. import _step
+from .._validate import check_bool, check_rate, describe
 from ..autograd import Tensor, no_grad
 from ..layers import Activation, Dense, Layer, _ActivationMixin
 from ..layers import base as layers_base
@@ -176,7 +178,7 @@ class Trainer:
                                f"model.compile(optimizer=..., loss=...)")
 
     def _as_xs(self, x: Any, what: str = "x") -> list[np.ndarray]:
-        """The inputs as one float32 array per model input (a dict is matched by input name)."""
+        """The inputs as one float32 (float64) array per model input (a dict is matched by input name)."""
         n = self._n_inputs()
         names = list(self.input_names)
         if isinstance(x, dict):
@@ -184,16 +186,16 @@ class Trainer:
             unknown = [k for k in x if k not in names]
             if missing or unknown:
                 raise ValueError(f"{what}: dict keys {sorted(x)} do not match the model's inputs {names}")
-            xs = [_as_x(x[k], f"{what}[{k!r}]") for k in names]
+            xs = [_as_x(x[k], f"{what}[{k!r}]", self._data_dtype()) for k in names]
         elif n == 1:
             xs = [_as_x(x[0] if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray) else x,
-                        what)]
+                        what, self._data_dtype())]
         else:
             if not isinstance(x, (list, tuple)) or len(x) != n:
                 got = f"a list of {len(x)}" if isinstance(x, (list, tuple)) else type(x).__name__
                 raise ValueError(f"{what}: the model has {n} inputs ({', '.join(names)}); pass a list of {n} arrays "
                                  f"or a dict keyed by input name, got {got}")
-            xs = [_as_x(a, f"{what}[{i}]") for i, a in enumerate(x)]
+            xs = [_as_x(a, f"{what}[{i}]", self._data_dtype()) for i, a in enumerate(x)]
         lengths = {len(a) for a in xs}
         if len(lengths) > 1:
             raise ValueError(f"{what}: the inputs have different numbers of samples: {[len(a) for a in xs]}")
@@ -206,7 +208,7 @@ class Trainer:
         if k == 1:
             if isinstance(y, dict) and list(y) == names:
                 y = y[names[0]]
-            return [_as_y(y, n, what)]
+            return [_as_y(y, n, what, self._data_dtype())]
         losses = getattr(self, "_output_losses", [None] * k)
         if isinstance(y, dict):
             unknown = [key for key in y if key not in names]
@@ -226,7 +228,7 @@ class Trainer:
                     raise ValueError(f"{what}: no targets for output {name!r}, which has a loss")
                 out.append(None)
             else:
-                out.append(_as_y(t, n, f"{what}[{name!r}]"))
+                out.append(_as_y(t, n, f"{what}[{name!r}]", self._data_dtype()))
         return out
 
     def _check_targets(self, ys: Any, out_shapes: Any, what: str = "y") -> None:
@@ -276,6 +278,9 @@ class Trainer:
                 parts.append(None)
                 continue
             term = loss.from_logits(y, out) if fused else loss(y, out)
+            if not isinstance(term, Tensor):
+                raise TypeError(f"the loss {getattr(loss, 'name', loss)!r} returned {describe(term)}; a loss must "
+                                "return a scalar Tensor computed from y_pred with minidl ops")
             parts.append(term)
             if w != 1.0:
                 term = term * w
@@ -315,6 +320,10 @@ class Trainer:
         self._params = self.trainable_weights
         self._weights_seen = layers_base.WEIGHTS_CREATED[0]
 
+    def _data_dtype(self) -> Any:
+        """float64 when the model computes in float64 (a float64 layer), else float32: data are cast to it."""
+        return np.float64 if any(getattr(l, "dtype", None) == np.float64 for l in self._all_layers()) else np.float32
+
     def _batch_tensor(self, xb: np.ndarray) -> Tensor:
         if self._device == "cpu":
             return Tensor._make(xb, False)
@@ -340,10 +349,14 @@ class Trainer:
             self._params = self.trainable_weights
             self._weights_seen = layers_base.WEIGHTS_CREATED[0]
         if math.isfinite(value) and loss.requires_grad:  # no update from a NaN/Inf loss; False when all frozen
-            loss.backward()
-            self.optimizer.apply_gradients(self._params)
-            for p in self._params:
-                p.grad = None
+            # Atomic against Ctrl-C, no .grad left behind, non-finite results rolled back (minidl/_step.py).
+            bad = _step.backward_and_update(loss, self.optimizer, self._params)
+            if bad is not None:
+                msg = (f"the update made weight {bad!r} non-finite (NaN/Inf); the last finite weights are "
+                       "restored and training stops (try a lower learning rate)")
+                print(msg)
+                warnings.warn(msg, RuntimeWarning, stacklevel=3)
+                self.stop_training = True
         return value, self._step_values(value, parts, ybs, outs)
 
     def _test_step(self, xbs: list[np.ndarray], ybs: list) -> list[float]:
@@ -394,9 +407,8 @@ class Trainer:
         epochs = _positive_int(epochs, "epochs", 0)
         initial_epoch = _positive_int(initial_epoch, "initial_epoch", 0)
         verbose = _check_verbose(verbose)
-        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
-                or not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"validation_split must be a number in [0, 1), got {validation_split!r}")
+        validation_split = check_rate(validation_split, "validation_split")  # NumPy floats accepted
+        shuffle = check_bool(shuffle, "shuffle")
         cb_list = list(callbacks or [])
         for cb in cb_list:
             if not isinstance(cb, callbacks_module.Callback):
