@@ -84,7 +84,7 @@ def move_model(model: Any, device: str, optimizer: Any = None) -> Any:
     The parameter *tensors* stay the same objects (layers, optimizers and callbacks keep their
     references); only their ``data`` and ``grad`` arrays are replaced by copies on ``device``. Optimizer
     slots (momentum, Adam's m and v, ...) are kept by the optimizers in ``optimizer._slots``, a dict
-    ``id(param) -> (param, {name: array})``; they are moved too, so training continues exactly where it
+    ``id(param) -> (weak reference to param, {name: array})``; they are moved too, so training continues exactly where it
     stopped. ``optimizer`` defaults to ``model.optimizer`` when the model has one.
 
     Args:

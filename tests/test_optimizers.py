@@ -602,3 +602,23 @@ def test_model_with_a_schedule_and_new_optimizer_saves_and_resumes(tmp_path):
         loaded.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
         for a, b in zip(model.get_weights(), loaded.get_weights()):
             np.testing.assert_array_equal(a, b)
+
+
+def test_one_optimizer_reused_for_many_models_keeps_no_old_slots():
+    # The slots of parameters that no longer exist are dropped (they used to keep every old model alive).
+    import gc
+
+    import minidl
+    from minidl import layers
+
+    opt = optimizers.Adam()
+    x, y = np.ones((4, 8), "float32"), np.zeros((4, 2), "float32")
+    for _ in range(5):
+        model = minidl.Sequential([minidl.Input((8,)), layers.Dense(16), layers.Dense(2)])
+        model.compile(opt, "mse")
+        model.fit(x, y, epochs=1, verbose=0)
+        gc.collect()                  # the previous model is unreachable now (layers and models form cycles)
+        assert len(opt._slots) == 4   # this model's 4 parameters (2 kernels, 2 biases) only
+    del model
+    gc.collect()
+    assert len(opt._slots) == 0

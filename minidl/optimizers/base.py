@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
+import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -157,9 +158,10 @@ class Optimizer:
             raise ValueError(f"{cls}: only one of clipnorm, clipvalue and global_clipnorm can be set; got "
                              f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
         self.iterations: int = 0
-        # id(param) -> (param, {slot name: array}). The parameter itself is kept so that its id cannot be
-        # reused by a new object while the slots are alive (ids are only unique among live objects).
-        self._slots: dict[int, tuple[Tensor, dict[str, Any]]] = {}
+        # id(param) -> (weak reference to param, {slot name: array}). Weak, so that an optimizer reused for
+        # several models does not keep the old models' parameters and slots alive: a finalizer drops the
+        # entry when its parameter dies, before its id can be reused by a new object.
+        self._slots: dict[int, tuple[weakref.ref, dict[str, Any]]] = {}
 
     def _reject_kwargs(self, kwargs: dict[str, Any]) -> None:
         cls = type(self).__name__
@@ -219,7 +221,7 @@ class Optimizer:
 
     def _get_slots(self, p: Tensor) -> dict[str, Any]:
         entry = self._slots.get(id(p))
-        if entry is None or entry[0] is not p:
+        if entry is None or entry[0]() is not p:
             B = kernel_table.of(p.data)
             slots = {}
             for s, init in self._slot_spec():
@@ -230,7 +232,8 @@ class Optimizer:
                     else:
                         arr.copy_to_device(np.full(p.data.shape, init, dtype=p.data.dtype))
                 slots[s] = arr
-            entry = self._slots[id(p)] = (p, slots)
+            entry = self._slots[id(p)] = (weakref.ref(p), slots)
+            weakref.finalize(p, self._slots.pop, id(p), None)
         return entry[1]
 
     # ------------------------------------------------------------------ stepping
