@@ -45,10 +45,9 @@ import argparse
 import os
 import time
 
-import numpy as np
-
 import minidl
 from minidl import layers, models, optimizers
+from minidl.models.summary import layer_macs
 from _common import add_out_argument, announce_figures, figure_dir
 from plain_vs_residual import ResidualBlock
 
@@ -102,23 +101,9 @@ def resnet_style() -> models.Sequential:
 
 
 def multiply_adds(model: models.Sequential) -> int:
-    """Multiply-adds of one forward pass of one image, from the Conv2D and Dense layers' shapes."""
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, ResidualBlock):  # its two convolutions keep the block's output shape
-            subs = [(sub, layer.output_shape) for sub in (layer.conv1, layer.conv2)]
-        else:
-            subs = [(layer, layer.output_shape)]
-        for sub, out in subs:
-            kernel = getattr(sub, "kernel", None)
-            if kernel is None:
-                continue
-            if len(kernel.shape) == 4:  # (kh, kw, in, out) over an H_out x W_out output
-                kh, kw, cin, cout = kernel.shape
-                total += out[1] * out[2] * kh * kw * cin * cout
-            else:
-                total += int(np.prod(kernel.shape))
-    return int(total)
+    """Multiply-adds of one forward pass of one image: the total of ``model.summary(show_macs=True)``
+    (:func:`minidl.models.summary.layer_macs`, which counts the Conv2D and Dense layers, sub-layers too)."""
+    return sum(layer_macs(layer) for layer in model.layers)
 
 
 BUILDERS = {"lenet5": lenet5, "alexnet_style": alexnet_style, "vgg16_style": vgg16_style, "resnet_style": resnet_style}
@@ -137,7 +122,7 @@ def main(quick: bool = False, out: str | None = None, epochs: int | None = None,
         model = build()
         model.compile(optimizer=optimizers.Adam(learning_rate=1e-3), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        model.summary()
+        model.summary(show_macs=True)
         start = time.perf_counter()
         histories[name] = model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=2)
         seconds = time.perf_counter() - start

@@ -311,13 +311,14 @@ class Model(Trainer, Layer):
         return _tree(self._sublayers())
 
     # -------------------------------------------------------------- summary, config, saving
-    def summary(self, print_fn: Callable[[str], Any] = print, line_length: int | None = None) -> None:
+    def summary(self, print_fn: Callable[[str], Any] = print, line_length: int | None = None,
+                show_macs: bool = False) -> None:
         """Prints Keras's table: layer (type), output shape, parameter count and, for a graph that is not a
         simple chain, the "Connected to" column (``layer[node][tensor]`` of each input)."""
         if self._subclassed and not self.built:
             raise ValueError(f"model {self.name!r} (subclassed) has not yet been built: call it on a batch of data "
                              "or fit it first")
-        summary_module.print_summary(self, print_fn, line_length)
+        summary_module.print_summary(self, print_fn, line_length, show_macs)
 
     def _local_nodes(self) -> dict[int, tuple[str, int]]:
         """id(node) -> (layer name, index among that layer's nodes in this model) for every node here."""

@@ -284,8 +284,9 @@ class Sequential(Trainer, Layer):
         return [self._layers[-1].name] if self._layers else ["output"]
 
     # -------------------------------------------------------------- summary
-    def summary(self, print_fn: Callable[[str], Any] = print, line_length: int = 65) -> None:
+    def summary(self, print_fn: Callable[[str], Any] = print, line_length: int = 65, show_macs: bool = False) -> None:
         """Prints the Keras table: layer (type), output shape, parameter count; then the totals.
+        ``show_macs=True`` adds each layer's multiply-adds for one sample and their total.
 
         Works before any data once the input shape is known (Input or ``input_shape=``).
 
@@ -299,7 +300,7 @@ class Sequential(Trainer, Layer):
                     "input_shape= on the first layer), call build((None, ...)), or fit/call it on data"
                 )
             self.build()
-        summary_module.print_summary(self, print_fn, line_length)
+        summary_module.print_summary(self, print_fn, line_length, show_macs)
 
     # -------------------------------------------------------------- config and saving
     def get_config(self) -> dict[str, Any]:

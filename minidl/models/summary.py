@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from ..layers import _shape_str
 
-__all__ = ["print_summary"]
+__all__ = ["print_summary", "layer_macs"]
 
 
 def _readable_size(n_bytes: float) -> str:
@@ -15,6 +15,40 @@ def _readable_size(n_bytes: float) -> str:
         n_bytes /= 1024
         i += 1
     return f"{n_bytes:.2f} {units[i]}"
+
+
+def layer_macs(layer: Any, output_shape: Any = None) -> int:
+    """Multiply-adds of one sample's forward pass through ``layer`` (the ``show_macs`` column).
+
+    Counted where the arithmetic is: ``Dense`` (in·units per output position), ``DenseTranspose`` (the same,
+    on the tied kernel), ``TiedAutoencoder`` (2·D·units), ``Conv2D`` (H_out·W_out·kh·kw·C_in·F) and
+    ``Conv2DTranspose`` (H_in·W_in·kh·kw·F·C_in, one scatter per input pixel); a layer holding other layers
+    (a model, a custom block) is the sum of its sub-layers at the shapes they were built for. Element-wise
+    layers, pooling and normalization count 0, as in the usual MAC tables.
+    """
+    from ..layers import Conv2D, Conv2DTranspose, Dense, DenseTranspose, TiedAutoencoder
+
+    def positions(shape: Any) -> int:  # output positions a per-position product runs over (batch excluded)
+        if not isinstance(shape, tuple) or len(shape) < 2:
+            return 1
+        n = 1
+        for d in shape[1:-1]:
+            n *= int(d)
+        return n
+
+    shape = getattr(layer, "output_shape", None) if output_shape is None else output_shape
+    if isinstance(layer, Conv2DTranspose):
+        kh, kw, f, c = layer.kernel.shape
+        return positions(layer.input_shape) * kh * kw * f * c
+    if isinstance(layer, Conv2D):
+        kh, kw, c, f = layer.kernel.shape
+        return positions(shape) * kh * kw * c * f
+    if isinstance(layer, (Dense, DenseTranspose)):
+        kernel = layer.kernel if isinstance(layer, Dense) else layer.tied_to.kernel
+        return positions(shape) * int(kernel.shape[0]) * int(kernel.shape[1])
+    if isinstance(layer, TiedAutoencoder):
+        return 2 * int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
+    return sum(layer_macs(sub) for sub in layer._sublayers() if getattr(sub, "built", False))
 
 
 def _shapes_str(shapes: list) -> str:
@@ -53,13 +87,19 @@ def _graph_rows(model: Any) -> tuple[list[tuple[str, ...]], bool]:
     return rows, chain
 
 
-def print_summary(model: Any, print_fn: Callable[[str], Any] = print, line_length: int | None = None) -> None:
+def print_summary(model: Any, print_fn: Callable[[str], Any] = print, line_length: int | None = None,
+                  show_macs: bool = False) -> None:
     """Prints Keras's table for a built ``model``: layer (type), output shape, parameter count, and for a
     functional graph that is not a chain the "Connected to" column (``layer[node][tensor]`` of each input);
     then the totals (trainable and not), with their sizes in the weights' dtype.
 
-    Parameter counts are Keras's: every weight once (shared layers too), trainable or not.
+    Parameter counts are Keras's: every weight once (shared layers too), trainable or not. With
+    ``show_macs`` a "MACs" column after "Param #" gives each layer's multiply-adds for one sample
+    (:func:`layer_macs`; a shared layer once per call) and a last line their total.
     """
+    from .._validate import check_bool
+
+    show_macs = check_bool(show_macs, "summary: show_macs")
     if getattr(model, "_subclassed", False):  # no graph: each layer with the shape it was built for
         rows, chain = [(f"{l.name} ({type(l).__name__})", _shape_str(l.output_shape) if l.built and
                         isinstance(l.output_shape, tuple) else "?", str(l.count_params())) for l in model.layers], True
@@ -71,6 +111,7 @@ def print_summary(model: Any, print_fn: Callable[[str], Any] = print, line_lengt
         for layer in model.layers:
             shape = layer.compute_output_shape(shape)
             rows.append((f"{layer.name} ({type(layer).__name__})", _shape_str(shape), str(layer.count_params())))
+    given_length = line_length
     if chain:
         rows = [r[:3] for r in rows]
         header: tuple[str, ...] = ("Layer (type)", "Output Shape", "Param #")
@@ -80,6 +121,14 @@ def print_summary(model: Any, print_fn: Callable[[str], Any] = print, line_lengt
         header = ("Layer (type)", "Output Shape", "Param #", "Connected to")
         line_length = line_length or 98
         stops = [0.33, 0.55, 0.67, 1.0]
+    total_macs = 0
+    if show_macs:
+        macs = _macs_per_row(model)
+        total_macs = sum(macs)
+        rows = [(*r[:3], f"{m:,}", *r[3:]) for r, m in zip(rows, macs)]
+        header = (*header[:3], "MACs", *header[3:])
+        line_length = given_length + 15 if given_length else (80 if chain else 113)
+        stops = [0.35, 0.65, 0.8, 1.0] if chain else [0.28, 0.46, 0.56, 0.68, 1.0]
     # Keras's column stops (fractions of the line); a column widens when an entry does not fit.
     ends = [int(line_length * f) for f in stops]
     widths = [e - b for b, e in zip([0, *ends[:-1]], ends)]
@@ -113,4 +162,23 @@ def print_summary(model: Any, print_fn: Callable[[str], Any] = print, line_lengt
     print_fn(f"Total params: {total} ({_readable_size(total * item)})")
     print_fn(f"Trainable params: {trainable} ({_readable_size(trainable * item)})")
     print_fn(f"Non-trainable params: {total - trainable} ({_readable_size((total - trainable) * item)})")
+    if show_macs:
+        print_fn(f"Multiply-adds (one sample): {total_macs:,}")
     print_fn("_" * width)
+
+
+def _macs_per_row(model: Any) -> list[int]:
+    """:func:`layer_macs` for each row of the table, in row order (the rows :func:`print_summary` makes)."""
+    if getattr(model, "_subclassed", False) or not hasattr(model, "_nodes"):
+        shape, out = getattr(model, "input_shape", None), []
+        for layer in model.layers:
+            if not getattr(model, "_subclassed", False):
+                shape = layer.compute_output_shape(shape)
+            out.append(layer_macs(layer, shape if not getattr(model, "_subclassed", False) else None))
+        return out
+    mine = {id(n) for n in model._nodes}
+    out = []
+    for layer in model.layers:
+        nodes = [n for n in layer._inbound_nodes if id(n) in mine]
+        out.append(sum(layer_macs(layer, n.output_tensors[0].shape) for n in nodes))
+    return out
