@@ -30,10 +30,18 @@ import numpy as np
 __all__ = ["backward_and_update", "deferred_sigint"]
 
 
+_DEFERRING = [0]  # depth of deferred_sigint blocks in the main thread (an inner block leaves the handler alone)
+
+
 @contextlib.contextmanager
 def deferred_sigint() -> Iterator[None]:
-    """Holds SIGINT back for the duration of the block (main thread only); delivers it after the block."""
-    if threading.current_thread() is not threading.main_thread():
+    """Holds SIGINT back for the duration of the block (main thread only); delivers it after the block.
+
+    Re-entrant: a block inside another (the optimizer's own, inside a training step's) does nothing more, so
+    the handler is swapped once per step. The one implementation, used by the trainer's step and by
+    :meth:`minidl.optimizers.Optimizer.apply_gradients` when called on its own.
+    """
+    if threading.current_thread() is not threading.main_thread() or _DEFERRING[0]:
         yield
         return
     received: list[int] = []
@@ -46,9 +54,11 @@ def deferred_sigint() -> Iterator[None]:
     except (ValueError, OSError, RuntimeError):  # signals unavailable (embedded interpreters)
         yield
         return
+    _DEFERRING[0] += 1
     try:
         yield
     finally:
+        _DEFERRING[0] -= 1
         signal.signal(signal.SIGINT, previous)
     if received:
         if callable(previous):

@@ -21,15 +21,13 @@ computed before anything changes, and Ctrl-C during the updates is held back unt
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import weakref
-from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from .. import kernel_table
+from .._step import deferred_sigint
 from ..autograd import Tensor
 from . import reference
 from .schedules import LearningRateSchedule, deserialize as deserialize_schedule, serialize as serialize_schedule
@@ -96,29 +94,6 @@ _LEGACY = {
              "decay_steps=1, decay_rate={value!r}))",
 }
 _SUPPORTED_COMMON = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
-
-
-@contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Holds back SIGINT (Ctrl-C) until the block ends, then raises KeyboardInterrupt (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[Any] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append((signum, frame)))
-    except ValueError:  # not the main interpreter
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if pending:
-            if callable(previous):
-                previous(*pending[0])
-            else:
-                raise KeyboardInterrupt
 
 
 # ---------------------------------------------------------------------------------------------------- base
@@ -316,7 +291,7 @@ class Optimizer:
         lr = self._current_lr()
         t = self.iterations + 1
         grads = self._clip([g for _, g in pairs])
-        with _sigint_deferred():
+        with deferred_sigint():  # the update of every parameter is whole or absent against Ctrl-C
             for (p, _), g in zip(pairs, grads):
                 slots = self._get_slots(p)
                 if self.weight_decay is not None:
