@@ -169,12 +169,13 @@ def print_summary(model: Any, print_fn: Callable[[str], Any] = print, line_lengt
 
 def _macs_per_row(model: Any) -> list[int]:
     """:func:`layer_macs` for each row of the table, in row order (the rows :func:`print_summary` makes)."""
-    if getattr(model, "_subclassed", False) or not hasattr(model, "_nodes"):
-        shape, out = getattr(model, "input_shape", None), []
+    if getattr(model, "_subclassed", False):  # no graph: each layer at the shape it was built for
+        return [layer_macs(layer) for layer in model.layers]
+    if not hasattr(model, "_nodes"):  # Sequential: the shapes its table shows
+        shape, out = model.input_shape, []
         for layer in model.layers:
-            if not getattr(model, "_subclassed", False):
-                shape = layer.compute_output_shape(shape)
-            out.append(layer_macs(layer, shape if not getattr(model, "_subclassed", False) else None))
+            shape = layer.compute_output_shape(shape)
+            out.append(layer_macs(layer, shape))
         return out
     mine = {id(n) for n in model._nodes}
     out = []
